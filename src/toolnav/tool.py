@@ -24,7 +24,14 @@ from jsonschema.exceptions import SchemaError as JSONSchemaError
 
 from toolnav.errors import SchemaError, SourceError
 
-__all__ = ["EMPTY_OBJECT_SCHEMA", "NAMESPACE_SEPARATOR", "Tool", "name_words"]
+__all__ = [
+    "EMPTY_OBJECT_SCHEMA",
+    "NAMESPACE_SEPARATOR",
+    "Tool",
+    "embedding_text",
+    "lexical_text",
+    "name_words",
+]
 
 NAMESPACE_SEPARATOR = "__"
 EMPTY_OBJECT_SCHEMA: Mapping[str, Any] = {"type": "object", "properties": {}}
@@ -142,6 +149,20 @@ def check_object_schema(schema: object, where: str) -> None:
     if schema.get("type") != "object":
         raise SchemaError(f"{where} must have \"type\": \"object\" (tool arguments are a JSON "
                           f"object), got type {schema.get('type')!r}")
+
+
+def embedding_text(tool: Tool, max_chars: int = 1000) -> str:
+    """The text embedded for dense retrieval: name words, description, parameters, capped."""
+    parts = [name_words(tool.name), tool.description.strip()]
+    for param, spec in tool.parameters().items():
+        detail = spec.get("description", "") if isinstance(spec, Mapping) else ""
+        parts.append(f"{name_words(param)}: {detail}".strip().rstrip(":"))
+    return ". ".join(part for part in parts if part)[:max_chars]
+
+
+def lexical_text(tool: Tool) -> str:
+    """The text indexed by BM25: name (raw and split), description, parameter names and text."""
+    return f"{tool.name} {embedding_text(tool, max_chars=4000)}"
 
 
 def name_words(name: str) -> str:
