@@ -9,15 +9,29 @@ Example:
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
+from toolnav.catalog import Catalog, IndexReport
 from toolnav.config import Settings
-from toolnav.errors import ToolnavError
+from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError
+
+if TYPE_CHECKING:
+    from toolnav.route import RouteResult
 
 __all__ = ["app", "main"]
 
@@ -68,3 +82,207 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+
+
+def _open_catalog() -> Catalog:
+    return Catalog.open(state.settings.home)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=error_console,
+                    transient=False)
+
+
+def _build_index(catalog: Catalog, *, force: bool = False) -> IndexReport:
+    with _progress() as progress:
+        task = progress.add_task("embedding tools", total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return catalog.build_index(update, force=force)
+
+
+@app.command()
+def add(
+    sources: Annotated[list[str], typer.Argument(help=(
+        "Tool sources: .json/.jsonl files, OpenAPI documents, mcpServers configs, .py files, "
+        "dataset folders, or python:package.module."))],
+    name: Annotated[str | None, typer.Option(
+        "--name", help="Source label (default: file stem or module name).")] = None,
+) -> None:
+    """Add tools from sources, or re-sync sources added before (adds, updates, removes)."""
+    if name and len(sources) > 1:
+        raise ConfigError("--name applies to one source; add several sources one at a time")
+    with _open_catalog() as catalog:
+        for source in sources:
+            change = catalog.add_source(source, name=name)
+            console.print(
+                f"[bold]{change.source}[/]: {len(change.added)} added, {len(change.updated)} "
+                f"updated, {change.unchanged} unchanged, {len(change.removed)} removed")
+            for original, final in change.renamed.items():
+                console.print(f"  {original} is also defined by another source; "
+                              f"stored as [bold]{final}[/]")
+        console.print(f"catalog: {len(catalog)} tools in {len(catalog.sources())} sources")
+
+
+@app.command()
+def remove(names: Annotated[list[str], typer.Argument(help="Tool names to remove.")]) -> None:
+    """Remove tools by name."""
+    with _open_catalog() as catalog:
+        for tool_name in names:
+            catalog.get(tool_name)  # a precise error for a typo, before anything changes
+        console.print(f"removed {catalog.remove(names)} tools")
+
+
+@app.command("tools")
+def list_tools(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the tools in the catalog."""
+    with _open_catalog() as catalog:
+        tools = catalog.tools()
+    if as_json:
+        print(json.dumps([tool.to_dict() for tool in tools], indent=2, ensure_ascii=False))
+        return
+    table = Table("name", "source", "description")
+    for tool in tools:
+        table.add_row(tool.name, tool.source, _first_line(tool.description))
+    console.print(table)
+
+
+@app.command()
+def index(
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if unchanged.")] = False,
+) -> None:
+    """Embed new or changed tools and build the vector index."""
+    with _open_catalog() as catalog:
+        report = _build_index(catalog, force=force)
+    state_text = "rebuilt" if report.rebuilt else "unchanged, kept"
+    console.print(f"{report.tools} tools: {report.embedded} embedded, {report.cached} from the "
+                  f"embedding cache; index {state_text}; {report.seconds:.2f} s")
+
+
+@app.command()
+def search(
+    request: Annotated[str, typer.Argument(help="What the user wants done.")],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many tools.")] = 5,
+    method: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    schema: Annotated[bool, typer.Option("--schema", help="Show input schemas.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find the tools that fit a request."""
+    from toolnav.route import Router
+
+    with _open_catalog() as catalog:
+        if len(catalog) == 0:
+            raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE`")
+        _build_index(catalog)
+        result = Router.open(catalog).route(request, k=k, method=method)
+    if as_json:
+        print(json.dumps(_result_json(result), indent=2, ensure_ascii=False))
+        return
+    _print_result(request, result, schema=schema)
+
+
+@app.command("eval")
+def evaluate(
+    datasets: Annotated[list[Path], typer.Argument(help=(
+        "Dataset folders (tools.jsonl + queries.jsonl); several are scored over the union of "
+        "their catalogs."))],
+    k: Annotated[str, typer.Option("--k", help="Comma-separated cut-offs.")] = "1,5,10",
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated methods.")] = (
+        "bm25,dense,hybrid"),
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write recall@k PNG here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score routing on labelled requests: recall@k, complete@k, NDCG@k, MRR."""
+    from toolnav.evaluate import evaluate_datasets, plot_recall_curves
+
+    ks = _parse_ks(k)
+    with _progress() as progress:
+        task = progress.add_task("embedding tools", total=None)
+        report = evaluate_datasets(
+            datasets, home=state.settings.home, ks=ks, methods=_split(methods),
+            progress=lambda stage, done, total: progress.update(
+                task, description=stage, completed=done, total=total))
+    if plot:
+        plot_recall_curves(report, plot)
+        error_console.print(f"plot written to {plot}")
+    if as_json:
+        print(json.dumps([row.__dict__ for row in report.rows], indent=2))
+        return
+    columns = [f"{m}@{c}" for c in ks for m in ("recall", "complete", "ndcg")] + ["mrr"]
+    table = Table("dataset", "method", "requests", "tools", *columns)
+    for row in report.rows:
+        table.add_row(row.dataset, row.method, str(row.queries), str(row.catalog_size),
+                      *(f"{row.metrics[c]:.3f}" for c in columns))
+    console.print(table)
+
+
+@app.command()
+def demo(
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="Tools per request.")] = 3,
+) -> None:
+    """Index a catalog of Python standard-library tools and route example requests."""
+    from toolnav.demo import DEMO_REQUESTS, demo_sources
+    from toolnav.route import Router
+
+    home = state.settings.home / "demo"
+    with Catalog.open(home, embedding_cache=state.settings.home / "embeddings.db") as catalog:
+        for source in demo_sources():
+            catalog.add_tools(source.tools, source=source.name)
+        console.print(f"demo catalog: {len(catalog)} tools from {len(catalog.sources())} "
+                      f"standard-library modules and examples, in {home}")
+        report = _build_index(catalog)
+        console.print(f"indexed: {report.embedded} embedded, {report.cached} cached, "
+                      f"{report.seconds:.1f} s")
+        router = Router.open(catalog)
+        for request in DEMO_REQUESTS:
+            _print_result(request, router.route(request, k=k), schema=True, schema_rows=1)
+
+
+def _print_result(request: str, result: RouteResult, *, schema: bool, schema_rows: int = 99
+                  ) -> None:
+    console.rule(f"[bold]{request}")
+    if result.abstained:
+        console.print(f"[yellow]no tool fits[/] (best score {result.best_score:.3f})")
+    table = Table("#", "tool", "score", "description", box=None)
+    for candidate in result.candidates:
+        table.add_row(str(candidate.rank), f"[bold]{candidate.tool.name}[/]",
+                      f"{candidate.score:.3f}", _first_line(candidate.tool.description))
+    console.print(table)
+    if schema:
+        for candidate in result.candidates[:schema_rows]:
+            console.print(f"[dim]{candidate.tool.name} input schema:[/]")
+            console.print_json(data=candidate.tool.input_schema)
+
+
+def _result_json(result: RouteResult) -> dict:
+    return {
+        "abstained": result.abstained,
+        "best_score": result.best_score,
+        "candidates": [{"rank": c.rank, "score": c.score, "reasons": c.reasons,
+                        **c.tool.to_dict()} for c in result.candidates],
+    }
+
+
+def _first_line(text: str, width: int = 90) -> str:
+    line = text.strip().split("\n", 1)[0]
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _parse_ks(text: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(int(part) for part in _split(text))
+    except ValueError:
+        raise ConfigError(f"--k {text!r}: expected comma-separated integers like 1,5,10"
+                          ) from None
+    if not ks or min(ks) < 1:
+        raise ConfigError(f"--k {text!r}: cut-offs must be positive integers")
+    return ks

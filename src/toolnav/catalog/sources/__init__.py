@@ -1,0 +1,95 @@
+"""Where tools come from: one `load_source` call recognises the kind of source and parses it.
+
+Recognised: ``python:pkg.module`` or a ``.py`` file (public functions), a ``.jsonl`` file (one
+tool per line), a ``.json`` file (OpenAI tools, an OpenAPI 3 document, or an ``mcpServers``
+configuration) and a directory holding ``tools.jsonl`` (the evaluation-data format).
+
+Example:
+    source = load_source("examples/weather_tools.json")
+    print(source.name, len(source.tools))
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolnav.catalog.sources.openai_json import read_text, tools_from_data, tools_from_file
+from toolnav.catalog.sources.python import tools_from_module
+from toolnav.errors import SourceError
+from toolnav.tool import Tool
+
+__all__ = ["LoadedSource", "load_source", "source_name_for"]
+
+PYTHON_PREFIX = "python:"
+_GENERIC_STEMS = {"tools", "functions", "catalog", "openapi", "spec", "mcp"}
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    """The tools of one source and the label they are filed under."""
+
+    name: str
+    tools: list[Tool]
+
+
+def load_source(spec: str | Path, *, name: str | None = None) -> LoadedSource:
+    """Parse a source into tools, without touching any catalog.
+
+    Args:
+        spec: a path or ``python:module`` (see the module docstring).
+        name: the source label; defaults to `source_name_for(spec)`.
+
+    Raises:
+        SourceError: the source does not exist, is of an unknown kind, or is malformed.
+        SchemaError: a tool's schema is invalid.
+    """
+    label = name or source_name_for(spec)
+    text_spec = str(spec)
+    if text_spec.startswith(PYTHON_PREFIX):
+        return LoadedSource(label, tools_from_module(text_spec[len(PYTHON_PREFIX):], source=label))
+    path = Path(spec)
+    if path.is_dir():
+        path = path / "tools.jsonl"
+        if not path.is_file():
+            raise SourceError(f"{spec}: a directory source must contain tools.jsonl")
+    if path.suffix == ".py":
+        return LoadedSource(label, tools_from_module(str(path), source=label))
+    if path.suffix.lower() == ".jsonl":
+        return LoadedSource(label, tools_from_file(path, source=label))
+    if path.suffix.lower() != ".json":
+        if not path.exists():
+            raise SourceError(f"{spec}: no such file or directory")
+        raise SourceError(f"{spec}: unknown source kind; use a .json/.jsonl file, a .py file, "
+                          "a dataset directory, or python:package.module")
+    return LoadedSource(label, _tools_from_json_document(path, label))
+
+
+def source_name_for(spec: str | Path) -> str:
+    """Default label: the module name, or the file stem (its folder's name if generic)."""
+    text_spec = str(spec)
+    if text_spec.startswith(PYTHON_PREFIX):
+        return text_spec[len(PYTHON_PREFIX):].rsplit(".", 1)[-1]
+    path = Path(spec).resolve()
+    if path.is_dir():
+        return path.name
+    return path.parent.name if path.stem.lower() in _GENERIC_STEMS else path.stem
+
+
+def _tools_from_json_document(path: Path, label: str) -> list[Tool]:
+    text = read_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SourceError(f"{path}: malformed JSON at line {error.lineno}, column "
+                          f"{error.colno}: {error.msg}") from None
+    if isinstance(data, dict) and "openapi" in data:
+        from toolnav.catalog.sources.openapi import tools_from_openapi
+
+        return tools_from_openapi(data, source=label)
+    if isinstance(data, dict) and "mcpServers" in data:
+        from toolnav.catalog.sources.mcp import tools_from_mcp_config
+
+        return tools_from_mcp_config(data, source=label)
+    return tools_from_data(data, source=label, where=str(path))

@@ -1,0 +1,224 @@
+"""SQLite persistence for the catalog: tools, a change counter, and per-tool feedback.
+
+One file (``catalog.db``) in WAL mode; every multi-row change is a single transaction, so a
+failed or interrupted update leaves the previous catalog intact. Orchestration (sources,
+namespacing, indexing) lives in `toolnav.catalog.catalog`.
+
+Example:
+    store = SQLiteCatalogStore(home / "catalog.db")
+    store.replace_source("weather", tools)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolnav.errors import CatalogError
+from toolnav.tool import Tool
+
+__all__ = ["CatalogEntry", "SQLiteCatalogStore", "SourceChange"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tools (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    original_name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    data TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tools_source ON tools (source, original_name);
+CREATE TABLE IF NOT EXISTS feedback (
+    name TEXT PRIMARY KEY,
+    success_rate REAL NOT NULL,
+    outcomes INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A stored tool with its stable integer id (also its id in the vector index)."""
+
+    id: int
+    tool: Tool
+    original_name: str
+
+
+@dataclass(frozen=True)
+class SourceChange:
+    """What replacing one source's tools did."""
+
+    source: str
+    added: list[str]
+    updated: list[str]
+    unchanged: int
+    removed: list[str]
+    renamed: dict[str, str]
+
+
+class SQLiteCatalogStore:
+    """The catalog's tables in one SQLite file."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise CatalogError(f"{path}: not a usable toolnav catalog ({error}); move it away "
+                               "or choose another --home") from None
+        found = self._meta("schema_version")
+        if found is None:
+            self._set_meta("schema_version", str(SCHEMA_VERSION))
+        elif int(found) != SCHEMA_VERSION:
+            raise CatalogError(f"{path}: catalog schema version {found}, this toolnav reads "
+                               f"{SCHEMA_VERSION}; re-create it with `toolnav add`")
+        self.path = path
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    @property
+    def version(self) -> int:
+        """A counter that increases with every change to the set of tools."""
+        return int(self._meta("version") or 0)
+
+    def entries(self) -> list[CatalogEntry]:
+        """Every stored tool, in id order."""
+        rows = self._db.execute("SELECT id, data, original_name FROM tools ORDER BY id")
+        return [CatalogEntry(row[0], Tool.from_dict(json.loads(row[1])), row[2]) for row in rows]
+
+    def get(self, name: str) -> CatalogEntry | None:
+        """The entry with that exact name, if any."""
+        row = self._db.execute("SELECT id, data, original_name FROM tools WHERE name = ?",
+                               (name,)).fetchone()
+        return CatalogEntry(row[0], Tool.from_dict(json.loads(row[1])), row[2]) if row else None
+
+    def count(self) -> int:
+        """Number of stored tools."""
+        return self._db.execute("SELECT COUNT(*) FROM tools").fetchone()[0]
+
+    def sources(self) -> dict[str, int]:
+        """Tool count per source."""
+        rows = self._db.execute("SELECT source, COUNT(*) FROM tools GROUP BY source ORDER BY 1")
+        return dict(rows.fetchall())
+
+    def replace_source(self, source: str, tools: Iterable[Tool], *, separator: str = "__"
+                       ) -> SourceChange:
+        """Make the catalog hold exactly *tools* for *source*, in one transaction.
+
+        A tool whose name another source already uses is stored as ``source__name``.
+        """
+        tools = list(tools)
+        now = time.time()
+        added, updated, removed = [], [], []
+        renamed: dict[str, str] = {}
+        unchanged = 0
+        with self._transaction():
+            existing = {row[0]: (row[1], row[2]) for row in self._db.execute(
+                "SELECT original_name, name, content_hash FROM tools WHERE source = ?",
+                (source,))}
+            for tool in tools:
+                if tool.name in existing:
+                    stored_name, stored_hash = existing.pop(tool.name)
+                    final = tool if stored_name == tool.name else tool.renamed(stored_name)
+                    if final.content_hash == stored_hash:
+                        unchanged += 1
+                        continue
+                    self._db.execute(
+                        "UPDATE tools SET data = ?, content_hash = ?, updated_at = ? "
+                        "WHERE name = ?", (_dump(final), final.content_hash, now, stored_name))
+                    updated.append(stored_name)
+                    continue
+                final = tool
+                if self._name_taken(tool.name):
+                    final = tool.renamed(f"{source}{separator}{tool.name}")
+                    if self._name_taken(final.name):
+                        raise CatalogError(f"cannot add {tool.name!r} from {source!r}: both "
+                                           f"{tool.name!r} and {final.name!r} are taken")
+                    renamed[tool.name] = final.name
+                self._db.execute(
+                    "INSERT INTO tools (name, original_name, source, data, content_hash, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (final.name, tool.name, source, _dump(final), final.content_hash, now))
+                added.append(final.name)
+            for stored_name, _ in existing.values():
+                self._db.execute("DELETE FROM tools WHERE name = ?", (stored_name,))
+                removed.append(stored_name)
+            if added or updated or removed:
+                self._bump_version()
+        return SourceChange(source, added, updated, unchanged, removed, renamed)
+
+    def remove(self, names: Iterable[str]) -> int:
+        """Delete tools by name; returns how many existed."""
+        with self._transaction():
+            count = sum(self._db.execute("DELETE FROM tools WHERE name = ?", (name,)).rowcount
+                        for name in names)
+            if count:
+                self._bump_version()
+        return count
+
+    def feedback(self) -> dict[str, tuple[float, int]]:
+        """Tool name -> (success rate as an exponentially weighted average, outcome count)."""
+        rows = self._db.execute("SELECT name, success_rate, outcomes FROM feedback")
+        return {name: (rate, outcomes) for name, rate, outcomes in rows}
+
+    def record_outcome(self, name: str, success: bool, alpha: float) -> tuple[float, int]:
+        """Fold one call outcome into the tool's weighted success rate; returns the new state."""
+        if not 0.0 < alpha <= 1.0:
+            raise CatalogError(f"feedback alpha must be in (0, 1], got {alpha}")
+        with self._transaction():
+            row = self._db.execute("SELECT success_rate, outcomes FROM feedback WHERE name = ?",
+                                   (name,)).fetchone()
+            rate, outcomes = row if row else (1.0, 0)
+            rate = (1 - alpha) * rate + alpha * (1.0 if success else 0.0)
+            self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?)",
+                             (name, rate, outcomes + 1))
+        return rate, outcomes + 1
+
+    def _name_taken(self, name: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM tools WHERE name = ?", (name,)).fetchone()
+        return row is not None
+
+    def _bump_version(self) -> None:
+        self._set_meta("version", str(self.version + 1))
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _dump(tool: Tool) -> str:
+    return json.dumps(tool.to_dict(), ensure_ascii=False, sort_keys=True)

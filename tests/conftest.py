@@ -1,0 +1,66 @@
+"""Shared fixtures: a deterministic word-hashing embedder for plumbing tests, tool factories.
+
+Ranking-quality tests use the real bundled model instead (see `real_embedder`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolnav.tool import Tool
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+class HashingEmbedder:
+    """Bag of hashed words: deterministic, instant, and counts the texts it embeds."""
+
+    model_id = "test-hashing-64"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.texts_embedded = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts_embedded += len(texts)
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim
+                vectors[row, bucket] += 1.0
+            vectors[row, 0] += 1e-3  # never the zero vector
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def hashing_embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from toolnav.embed import load_default_embedder
+
+    return load_default_embedder()
+
+
+def make_tool(name: str, description: str = "", **properties: str) -> Tool:
+    """A tool whose string parameters are described by the keyword arguments."""
+    return Tool(name=name, description=description, input_schema={
+        "type": "object",
+        "properties": {key: {"type": "string", "description": text}
+                       for key, text in properties.items()},
+    })
+
+
+def requires_shared_data(*names: str):
+    """Skip unless ../shared/data holds the named dataset folders."""
+    missing = [name for name in names if not (SHARED_DATA / name / "tools.jsonl").is_file()]
+    return pytest.mark.skipif(bool(missing), reason=f"../shared/data lacks {missing}")
