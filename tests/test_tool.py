@@ -1,8 +1,8 @@
 import pytest
 
+from tests.conftest import make_tool
 from toolnav.errors import SchemaError, SourceError
 from toolnav.tool import Tool, embedding_text, name_words
-from tests.conftest import make_tool
 
 
 def test_content_hash_changes_with_description_and_schema():

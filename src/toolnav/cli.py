@@ -68,7 +68,7 @@ def main() -> None:
     except ToolnavError as error:
         if state.debug:
             raise
-        error_console.print(f"[bold red]error:[/] {error}", highlight=False)
+        error_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         error_console.print("aborted")
@@ -173,11 +173,11 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Find the tools that fit a request."""
-    from toolnav.route import Router
-
     with _open_catalog() as catalog:
         if len(catalog) == 0:
             raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE`")
+        from toolnav.route import Router
+
         _build_index(catalog)
         result = Router.open(catalog).route(request, k=k, method=method)
     if as_json:

@@ -1,0 +1,5 @@
+"""`python -m toolnav` runs the CLI."""
+
+from toolnav.cli import main
+
+main()

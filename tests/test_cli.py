@@ -1,0 +1,59 @@
+"""The CLI as a user runs it: a real process, its exit code, stdout and stderr."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def toolnav(home, *args, check_exit=0):
+    process = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), *args],
+                             capture_output=True, text=True, timeout=240)
+    assert process.returncode == check_exit, process.stdout + process.stderr
+    assert "Traceback" not in process.stderr
+    return process
+
+
+def test_add_malformed_json_is_one_clear_line_and_changes_nothing(tmp_path):
+    good = tmp_path / "weather.json"
+    good.write_text(json.dumps([{"name": "get_weather", "description": "Weather"}]))
+    toolnav(tmp_path / "home", "add", str(good))
+    good.write_text('[{"name": "get_weather", "description": }]')
+    failed = toolnav(tmp_path / "home", "add", str(good), check_exit=1)
+    assert "malformed JSON at line 1, column 41" in failed.stderr
+    listed = toolnav(tmp_path / "home", "tools", "--json")
+    assert [t["description"] for t in json.loads(listed.stdout)] == ["Weather"]
+
+
+def test_search_on_an_empty_catalog(tmp_path):
+    failed = toolnav(tmp_path, "search", "anything", check_exit=1)
+    assert "the catalog is empty; add tools with `toolnav add SOURCE`" in failed.stderr
+
+
+def test_remove_unknown_tool_and_bad_k(tmp_path):
+    assert "no tool named 'ghost'" in toolnav(tmp_path, "remove", "ghost",
+                                              check_exit=1).stderr
+    assert "--k '1,x'" in toolnav(tmp_path, "eval", str(tmp_path), "--k", "1,x",
+                                  check_exit=1).stderr
+
+
+@pytest.mark.timeout(600)
+def test_add_index_search_with_the_real_model(tmp_path):
+    catalog = tmp_path / "tools.json"
+    catalog.write_text(json.dumps([
+        {"name": "get_weather", "description": "Current weather conditions for a city"},
+        {"name": "send_email", "description": "Send an email to a recipient"},
+        {"name": "convert_currency", "description": "Convert an amount between currencies"},
+        {"name": "book_flight", "description": "Book a plane ticket between two airports"},
+    ]))
+    home = tmp_path / "home"
+    toolnav(home, "add", str(catalog))
+    first = toolnav(home, "index")
+    assert "4 embedded, 0 from the embedding cache; index rebuilt" in first.stdout
+    again = toolnav(home, "index")
+    assert "0 embedded, 4 from the embedding cache; index unchanged" in again.stdout
+    found = json.loads(toolnav(home, "search", "how many euros is 30 dollars", "-k", "2",
+                               "--json").stdout)
+    assert found["candidates"][0]["name"] == "convert_currency"
+    assert len(found["candidates"]) == 2
