@@ -3,10 +3,28 @@
 Example:
     from toolnav import Catalog, Router
     catalog = Catalog.open(".toolnav"); catalog.add_source("tools.json"); catalog.build_index()
-    for candidate in Router.open(catalog).route("weather in Paris", k=5): print(candidate.name)
+    for candidate in Router.open(catalog).route("weather in Paris", k=5).candidates: ...
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from toolnav.errors import ToolnavError
 from toolnav.tool import Tool
 
-__all__ = ["Tool", "ToolnavError"]
+if TYPE_CHECKING:
+    from toolnav.catalog import Catalog
+    from toolnav.route import Router
+
+__all__ = ["Catalog", "Router", "Tool", "ToolnavError"]
+
+# Heavy parts load on first use, so `import toolnav` stays fast.
+_LAZY = {"Catalog": "toolnav.catalog", "Router": "toolnav.route"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'toolnav' has no attribute {name!r}")

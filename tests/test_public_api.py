@@ -1,0 +1,7 @@
+import toolnav
+
+
+def test_public_api_is_curated_and_importable():
+    assert toolnav.__all__ == ["Catalog", "Router", "Tool", "ToolnavError"]
+    for name in toolnav.__all__:
+        assert getattr(toolnav, name).__name__ == name
