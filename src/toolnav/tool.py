@@ -108,10 +108,6 @@ class Tool:
             binding=data.get("binding"),
         )
 
-    def renamed(self, name: str) -> Tool:
-        """A copy under another name (used to namespace colliding tools)."""
-        return Tool(**{**self.__dict__, "name": name})
-
     def parameters(self) -> Mapping[str, Mapping[str, Any]]:
         """The top-level properties of the input schema."""
         properties = self.input_schema.get("properties") or {}

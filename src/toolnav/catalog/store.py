@@ -15,7 +15,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolnav.errors import CatalogError
@@ -120,9 +120,10 @@ class SQLiteCatalogStore:
                        ) -> SourceChange:
         """Make the catalog hold exactly *tools* for *source*, in one transaction.
 
-        A tool whose name another source already uses is stored as ``source__name``.
+        Each tool's ``source`` becomes *source*. A tool whose name another source already uses
+        is stored as ``source__name``.
         """
-        tools = list(tools)
+        tools = [tool if tool.source == source else replace(tool, source=source) for tool in tools]
         now = time.time()
         added, updated, removed = [], [], []
         renamed: dict[str, str] = {}
@@ -134,7 +135,7 @@ class SQLiteCatalogStore:
             for tool in tools:
                 if tool.name in existing:
                     stored_name, stored_hash = existing.pop(tool.name)
-                    final = tool if stored_name == tool.name else tool.renamed(stored_name)
+                    final = replace(tool, name=stored_name)
                     if final.content_hash == stored_hash:
                         unchanged += 1
                         continue
@@ -145,7 +146,7 @@ class SQLiteCatalogStore:
                     continue
                 final = tool
                 if self._name_taken(tool.name):
-                    final = tool.renamed(f"{source}{separator}{tool.name}")
+                    final = replace(tool, name=f"{source}{separator}{tool.name}")
                     if self._name_taken(final.name):
                         raise CatalogError(f"cannot add {tool.name!r} from {source!r}: both "
                                            f"{tool.name!r} and {final.name!r} are taken")

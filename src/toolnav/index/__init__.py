@@ -1,5 +1,44 @@
-"""Vector indexes behind one protocol: exact (flat) and the NSG graph index."""
+"""Vector indexes behind one protocol: exact (flat) and the NSG graph index.
 
+Example:
+    index = create_index(DEFAULT_INDEX_KIND, dim=384); index.add(ids, vectors)
+    index.save(path); same = load_index(path)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolnav.errors import ConfigError
+from toolnav.index._persist import read_header
 from toolnav.index.base import VectorIndex
+from toolnav.index.flat import FlatIndex
 
-__all__ = ["VectorIndex"]
+__all__ = ["DEFAULT_INDEX_KIND", "INDEX_KINDS", "FlatIndex", "VectorIndex", "create_index",
+           "load_index"]
+
+INDEX_KINDS = ("flat",)
+DEFAULT_INDEX_KIND = "flat"
+
+
+def create_index(kind: str, dim: int) -> VectorIndex:
+    """An empty index of the given kind.
+
+    Raises:
+        ConfigError: unknown kind.
+    """
+    if kind == "flat":
+        return FlatIndex(dim)
+    raise ConfigError(f"unknown index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
+
+
+def load_index(path: Path) -> VectorIndex:
+    """Load an index directory of whatever kind its header names.
+
+    Raises:
+        IndexFormatError: the directory is missing, corrupted or of another version.
+    """
+    kind = read_header(path)["kind"]
+    if kind == "flat":
+        return FlatIndex.load(path)
+    raise ConfigError(f"{path} holds an index of unknown kind {kind!r}")

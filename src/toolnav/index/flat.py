@@ -1,0 +1,92 @@
+"""Exact inner-product search with numpy: the recall reference for every other index.
+
+Example:
+    index = FlatIndex(dim=384); index.add(np.arange(len(vectors)), vectors)
+    ids, scores = index.search(query, k=10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from toolnav.errors import IndexFormatError, VectorIndexError
+from toolnav.index._checks import as_ids, as_queries, as_vectors, check_k
+from toolnav.index._persist import read_index_dir, write_index_dir
+
+__all__ = ["FlatIndex"]
+
+KIND = "flat"
+
+
+class FlatIndex:
+    """All vectors in one float32 matrix; search is one matrix product and a partial sort.
+
+    Args:
+        dim: vector dimension.
+    """
+
+    def __init__(self, dim: int):
+        if dim < 1:
+            raise VectorIndexError(f"dim must be positive, got {dim}")
+        self._dim = dim
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._vectors = np.zeros((0, dim), dtype=np.float32)
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return self._dim
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Append vectors under new ids (float32 copies are stored)."""
+        ids = as_ids(ids)
+        vectors = as_vectors(vectors, self._dim, len(ids))
+        clash = np.intersect1d(ids, self._ids)
+        if clash.size:
+            raise VectorIndexError(f"id {int(clash[0])} is already in the index; remove it "
+                                   "first to replace its vector")
+        self._ids = np.concatenate([self._ids, ids])
+        self._vectors = np.concatenate([self._vectors, vectors])
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Delete ids; every id must be present."""
+        ids = as_ids(ids)
+        missing = np.setdiff1d(ids, self._ids)
+        if missing.size:
+            raise VectorIndexError(f"id {int(missing[0])} is not in the index")
+        keep = ~np.isin(self._ids, ids)
+        self._ids, self._vectors = self._ids[keep], self._vectors[keep]
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k by inner product, best first."""
+        check_k(k, len(self))
+        matrix, single = as_queries(queries, self._dim)
+        scores = matrix @ self._vectors.T
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        rows = np.take_along_axis(top, order, axis=1)
+        ids, best = self._ids[rows], np.take_along_axis(top_scores, order, axis=1)
+        return (ids[0], best[0]) if single else (ids, best)
+
+    def save(self, path: Path) -> None:
+        """Write a versioned directory atomically."""
+        write_index_dir(path, KIND, {"dim": self._dim},
+                        {"ids": self._ids, "vectors": self._vectors})
+
+    @classmethod
+    def load(cls, path: Path) -> FlatIndex:
+        """Read a directory written by `save` (vectors are memory-mapped until modified)."""
+        header, arrays = read_index_dir(path, KIND)
+        index = cls(int(header["dim"]))
+        if arrays["vectors"].shape != (len(arrays["ids"]), index.dim):
+            raise IndexFormatError(f"{path}: ids and vectors disagree in length or dimension")
+        index._ids = np.asarray(arrays["ids"], dtype=np.int64)
+        index._vectors = arrays["vectors"]
+        return index

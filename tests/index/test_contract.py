@@ -1,0 +1,105 @@
+"""Every index backend passes the same contract (congruence with the exact flat index)."""
+
+import numpy as np
+import pytest
+
+from toolnav.errors import IndexFormatError, VectorIndexError
+from toolnav.index import INDEX_KINDS, FlatIndex, create_index, load_index
+
+
+def unit_rows(count: int, dim: int = 16, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(count, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.fixture(params=INDEX_KINDS)
+def kind(request):
+    return request.param
+
+
+@pytest.fixture
+def filled(kind):
+    index = create_index(kind, 16)
+    index.add(np.arange(100, 400), unit_rows(300))
+    return index
+
+
+def test_search_finds_each_stored_vector_first(filled):
+    vectors = unit_rows(300)
+    ids, scores = filled.search(vectors[:20], k=3)
+    assert ids.shape == scores.shape == (20, 3)
+    assert (ids[:, 0] == np.arange(100, 120)).all()
+    assert np.allclose(scores[:, 0], 1.0, atol=1e-5)
+    assert (np.diff(scores, axis=1) <= 1e-6).all()
+
+
+def test_single_query_gives_1d_results_matching_flat(filled):
+    query = unit_rows(1, seed=5)[0]
+    reference = FlatIndex(16)
+    reference.add(np.arange(100, 400), unit_rows(300))
+    ids, scores = filled.search(query, k=5)
+    exact_ids, exact_scores = reference.search(query, k=5)
+    assert ids.shape == (5,) and list(ids) == list(exact_ids)
+    assert np.allclose(scores, exact_scores, atol=1e-5)
+
+
+def test_remove_and_add_are_reflected(filled):
+    vectors = unit_rows(300)
+    filled.remove([100, 101])
+    assert len(filled) == 298
+    ids, _ = filled.search(vectors[0], k=5)
+    assert 100 not in ids
+    filled.add(np.array([7]), vectors[:1])
+    assert filled.search(vectors[0], k=1)[0][0] == 7
+
+
+def test_save_load_round_trip(filled, tmp_path):
+    filled.save(tmp_path / "idx")
+    loaded = load_index(tmp_path / "idx")
+    queries = unit_rows(10, seed=9)
+    for got, expected in zip(loaded.search(queries, 4), filled.search(queries, 4), strict=True):
+        assert np.array_equal(got, expected)
+    assert type(loaded) is type(filled)
+
+
+@pytest.mark.parametrize("vectors, ids, message", [
+    (unit_rows(2, dim=8), [1, 2], "dimension 8, the index has 16"),
+    (np.full((1, 16), np.nan, dtype=np.float32), [1], "NaN or infinity"),
+    (np.full((1, 16), np.inf, dtype=np.float32), [1], "NaN or infinity"),
+    (unit_rows(2), [3, 3], "duplicate id 3"),
+    (unit_rows(2), [1], "1 ids but 2 vectors"),
+    (unit_rows(1), [-1], "non-negative"),
+])
+def test_bad_additions_are_refused(kind, vectors, ids, message):
+    index = create_index(kind, 16)
+    with pytest.raises(VectorIndexError, match=message):
+        index.add(np.array(ids), vectors)
+    assert len(index) == 0
+
+
+def test_bad_searches_and_removals(filled, kind):
+    with pytest.raises(VectorIndexError, match="k=301 exceeds the 300 vectors"):
+        filled.search(unit_rows(1)[0], k=301)
+    with pytest.raises(VectorIndexError, match=r"shape \(16,\) or \(n, 16\)"):
+        filled.search(np.zeros(8, dtype=np.float32), k=1)
+    with pytest.raises(VectorIndexError, match="already in the index"):
+        filled.add(np.array([100]), unit_rows(1))
+    with pytest.raises(VectorIndexError, match="not in the index"):
+        filled.remove([5])
+    with pytest.raises(VectorIndexError, match="the index is empty"):
+        create_index(kind, 16).search(unit_rows(1)[0], k=1)
+
+
+def test_corrupted_directories_are_refused(filled, tmp_path):
+    path = tmp_path / "idx"
+    filled.save(path)
+    (path / "header.json").write_text("{not json")
+    with pytest.raises(IndexFormatError, match="unreadable"):
+        load_index(path)
+    filled.save(path)
+    array_file = sorted(path.glob("*.npy"))[0]
+    array_file.write_bytes(array_file.read_bytes()[:40])
+    with pytest.raises(IndexFormatError, match=r"missing or corrupted|has shape"):
+        load_index(path)
+    with pytest.raises(IndexFormatError, match=r"no header\.json"):
+        load_index(tmp_path / "nowhere")
