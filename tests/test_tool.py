@@ -25,7 +25,7 @@ def test_name_words_splits_camel_and_snake_case():
     assert name_words("getHTTPResponse_v2") == "get http response v2"
 
 
-@pytest.mark.parametrize("name", ["", None, "has space", "x" * 300])
+@pytest.mark.parametrize("name", ["", None, " padded", "tab\there", "x" * 300])
 def test_bad_names_are_refused(name):
     with pytest.raises(SourceError):
         Tool(name=name)

@@ -213,12 +213,14 @@ def evaluate(
     if as_json:
         print(json.dumps([row.__dict__ for row in report.rows], indent=2))
         return
-    columns = [f"{m}@{c}" for c in ks for m in ("recall", "complete", "ndcg")] + ["mrr"]
-    table = Table("dataset", "method", "requests", "tools", *columns)
-    for row in report.rows:
-        table.add_row(row.dataset, row.method, str(row.queries), str(row.catalog_size),
-                      *(f"{row.metrics[c]:.3f}" for c in columns))
-    console.print(table)
+    for dataset in dict.fromkeys(row.dataset for row in report.rows):
+        rows = [row for row in report.rows if row.dataset == dataset]
+        table = Table("metric", *(row.method for row in rows),
+                      title=f"{dataset}: {rows[0].queries} requests, {rows[0].catalog_size} "
+                            "tools in the catalog")
+        for metric in rows[0].metrics:
+            table.add_row(metric, *(f"{row.metrics[metric]:.3f}" for row in rows))
+        console.print(table)
 
 
 @app.command()

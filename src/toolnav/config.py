@@ -17,7 +17,7 @@ from pathlib import Path
 
 from toolnav.errors import ConfigError
 
-__all__ = ["DEFAULT_HOME", "LLMSettings", "Settings"]
+__all__ = ["DEFAULT_HOME", "LLMSettings", "RouteParams", "Settings"]
 
 DEFAULT_HOME = Path(".toolnav")
 
@@ -66,3 +66,31 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class RouteParams:
+    """How the router ranks tools; defaults chosen on dev data (docs/benchmarks.md).
+
+    Attributes:
+        depth: candidates taken from each retriever before fusion.
+        dense_weight: weight of the dense cosine in hybrid fusion; BM25 (scaled to [0, 1] by
+            the request's best BM25 score) gets ``1 - dense_weight``.
+        abstain_below: hybrid score under which the router says no tool fits (None: never).
+        feedback_weight: the most a tool's failure record can lower its score.
+        feedback_min_outcomes: outcomes needed before feedback has its full weight.
+    """
+
+    depth: int = 100
+    dense_weight: float = 0.5
+    abstain_below: float | None = None
+    feedback_weight: float = 0.1
+    feedback_min_outcomes: int = 5
+
+    def __post_init__(self) -> None:
+        if self.depth < 1:
+            raise ConfigError(f"depth must be at least 1, got {self.depth}")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ConfigError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
+        if not 0.0 <= self.feedback_weight <= 1.0:
+            raise ConfigError(f"feedback_weight must be in [0, 1], got {self.feedback_weight}")

@@ -36,7 +36,7 @@ __all__ = [
 NAMESPACE_SEPARATOR = "__"
 EMPTY_OBJECT_SCHEMA: Mapping[str, Any] = {"type": "object", "properties": {}}
 MAX_NAME_LENGTH = 256
-_CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[^A-Za-z0-9]+")
 
@@ -46,7 +46,8 @@ class Tool:
     """A callable tool as the router, renderer, validator and executor see it.
 
     Args:
-        name: unique name in the catalog (1–256 characters, no whitespace).
+        name: unique name in the catalog (1–256 characters, no control characters, no
+            leading or trailing space; providers' stricter rules are `toolnav.render`'s job).
         description: what the tool does, in natural language.
         input_schema: JSON Schema object describing the arguments.
         output_schema: optional JSON Schema of the structured result.
@@ -57,7 +58,7 @@ class Tool:
             ``None`` for tools that can be routed but not executed.
 
     Raises:
-        SourceError: the name is empty, too long or contains whitespace.
+        SourceError: the name is empty, too long, or has control characters or outer spaces.
         SchemaError: a schema is not a valid JSON Schema object schema.
     """
 
@@ -121,9 +122,9 @@ def check_name(name: object) -> None:
     if len(name) > MAX_NAME_LENGTH:
         raise SourceError(f"tool name {name[:40]!r}... is {len(name)} characters; "
                           f"the limit is {MAX_NAME_LENGTH}")
-    if _CONTROL_OR_SPACE.search(name):
-        raise SourceError(f"tool name {name!r} contains whitespace or control characters; "
-                          "use letters, digits, '_', '-' or '.'")
+    if _CONTROL.search(name) or name != name.strip():
+        raise SourceError(f"tool name {name!r} has control characters or leading/trailing "
+                          "spaces; use letters, digits, '_', '-' or '.'")
 
 
 def check_schema(schema: object, where: str) -> None:
