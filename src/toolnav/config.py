@@ -84,7 +84,7 @@ class RouteParams:
     depth: int = 100
     dense_weight: float = 0.5
     abstain_below: float | None = None
-    feedback_weight: float = 0.1
+    feedback_weight: float = 0.3
     feedback_min_outcomes: int = 5
 
     def __post_init__(self) -> None:

@@ -1,0 +1,104 @@
+"""Router behaviour: ranking with the real model, methods, filters, feedback, abstention."""
+
+import dataclasses
+
+import pytest
+
+from tests.conftest import make_tool
+from toolnav.catalog import Catalog
+from toolnav.config import RouteParams
+from toolnav.errors import ConfigError, EmptyCatalog
+from toolnav.route import Router, ToolFilter
+
+TOOLS = [
+    make_tool("get_weather", "Current weather conditions for a city", city="City name"),
+    make_tool("get_forecast", "Weather forecast for the coming days", city="City name"),
+    make_tool("send_email", "Send an email message to a recipient", to="Email address"),
+    make_tool("convert_currency", "Convert an amount of money between currencies",
+              amount="Amount", target="Currency code"),
+    make_tool("book_flight", "Book a plane ticket between two airports", origin="Airport"),
+    make_tool("translate_text", "Translate text into another language", text="Text"),
+]
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory, real_embedder):
+    home = tmp_path_factory.mktemp("route")
+    opened = Catalog.open(home, embedder=real_embedder)
+    opened.add_tools(TOOLS[:4], source="daily")
+    opened.add_tools(TOOLS[4:], source="travel")
+    marine = make_tool("ocean_conditions", "Sea state, waves and wind at a coastal spot",
+                       spot="Beach or harbour")
+    opened.add_tools([dataclasses.replace(marine, tags=("marine",))], source="marine")
+    opened.build_index()
+    yield opened
+    opened.close()
+
+
+@pytest.mark.parametrize("request_text, expected", [
+    ("how many euros is 30 dollars", "convert_currency"),
+    ("mail my landlord that the rent is late", "send_email"),
+    ("I need a plane ticket from Paris to Rome", "book_flight"),
+    ("will it rain in Oslo over the next few days", "get_forecast"),
+])
+@pytest.mark.parametrize("method", ["hybrid", "dense"])
+def test_the_gold_tool_is_ranked_first(catalog, request_text, expected, method):
+    result = Router.open(catalog).route(request_text, k=3, method=method)
+    assert result.candidates[0].tool.name == expected
+    assert [c.rank for c in result.candidates] == [1, 2, 3]
+    assert result.candidates[0].score >= result.candidates[1].score
+
+
+def test_bm25_finds_exact_words_and_k_beyond_catalog_returns_all(catalog):
+    router = Router.open(catalog)
+    assert router.route("translate text", k=1, method="bm25").candidates[0].tool.name == (
+        "translate_text")
+    assert len(router.route("anything", k=50).candidates) == len(catalog)
+
+
+def test_filters_restrict_candidates(catalog):
+    router = Router.open(catalog)
+    only_travel = router.route("weather in Oslo", k=5, filters=ToolFilter(
+        sources=frozenset({"travel"})))
+    assert {c.tool.source for c in only_travel.candidates} == {"travel"}
+    denied = router.route("weather in Oslo", k=3, filters=ToolFilter(
+        deny=frozenset({"get_weather", "get_forecast"})))
+    assert {"get_weather", "get_forecast"}.isdisjoint(c.tool.name for c in denied.candidates)
+    tagged = router.route("weather", k=5, filters=ToolFilter(tags=frozenset({"marine"})))
+    assert [c.tool.name for c in tagged.candidates] == ["ocean_conditions"]
+    nothing = router.route("weather", k=5, filters=ToolFilter(allow=frozenset({"nope"})))
+    assert nothing.candidates == [] and nothing.abstained
+
+
+def test_a_failing_tool_drops_and_recovers(catalog):
+    request = "weather in Lyon"
+    assert Router.open(catalog).route(request, k=1).candidates[0].tool.name == "get_weather"
+    for _ in range(8):
+        catalog.record_outcome("get_weather", False)
+    dropped = Router.open(catalog).route(request, k=3).candidates
+    assert dropped[0].tool.name != "get_weather"
+    penalised = next(c for c in dropped if c.tool.name == "get_weather")
+    assert 0 < penalised.reasons["feedback_penalty"] <= RouteParams().feedback_weight
+    for _ in range(25):
+        catalog.record_outcome("get_weather", True)
+    assert Router.open(catalog).route(request, k=1).candidates[0].tool.name == "get_weather"
+
+
+def test_abstention_threshold(catalog):
+    params = RouteParams(abstain_below=0.99)
+    result = Router.open(catalog, params).route("weather in Oslo", k=2)
+    assert result.abstained and result.best_score < 0.99 and len(result.candidates) == 2
+    assert not Router.open(catalog).route("weather in Oslo", k=2).abstained
+
+
+def test_bad_arguments_and_empty_catalog(catalog, tmp_path, hashing_embedder):
+    router = Router.open(catalog)
+    with pytest.raises(ConfigError, match="unknown routing method 'semantic'"):
+        router.route("x", method="semantic")
+    with pytest.raises(ConfigError, match="k must be at least 1"):
+        router.route("x", k=0)
+    with pytest.raises(ConfigError, match="dense_weight must be in"):
+        RouteParams(dense_weight=2)
+    with Catalog.open(tmp_path, embedder=hashing_embedder) as empty, \
+            pytest.raises(EmptyCatalog, match="toolnav add"):
+        Router.open(empty)
