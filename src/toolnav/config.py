@@ -17,7 +17,7 @@ from pathlib import Path
 
 from toolnav.errors import ConfigError
 
-__all__ = ["DEFAULT_HOME", "LLMSettings", "RouteParams", "Settings"]
+__all__ = ["DEFAULT_HOME", "LLMSettings", "NSGParams", "RouteParams", "Settings"]
 
 DEFAULT_HOME = Path(".toolnav")
 
@@ -94,3 +94,35 @@ class RouteParams:
             raise ConfigError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
         if not 0.0 <= self.feedback_weight <= 1.0:
             raise ConfigError(f"feedback_weight must be in [0, 1], got {self.feedback_weight}")
+
+
+@dataclass(frozen=True)
+class NSGParams:
+    """NSG build and search parameters (Fu et al., VLDB 2019); defaults measured in bench/ann.py.
+
+    Attributes:
+        knn: neighbours per node in the exact kNN graph the build starts from (K).
+        build_pool: search pool while collecting edge candidates (L).
+        max_candidates: candidates considered by MRNG selection (C).
+        degree: maximum out-degree of the final graph (R).
+        search_pool: default search pool (raised to k when k is larger).
+        threads: threads for build and batch search.
+        consolidate_at: share of deleted nodes that triggers consolidation.
+    """
+
+    knn: int = 64
+    build_pool: int = 100
+    max_candidates: int = 500
+    degree: int = 32
+    search_pool: int = 64
+    threads: int = 2
+    consolidate_at: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name in ("knn", "build_pool", "max_candidates", "degree", "search_pool", "threads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"NSGParams.{name} must be at least 1, got "
+                                  f"{getattr(self, name)}")
+        if not 0.0 < self.consolidate_at < 1.0:
+            raise ConfigError(f"NSGParams.consolidate_at must be in (0, 1), got "
+                              f"{self.consolidate_at}")

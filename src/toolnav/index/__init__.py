@@ -17,7 +17,7 @@ from toolnav.index.flat import FlatIndex
 __all__ = ["DEFAULT_INDEX_KIND", "INDEX_KINDS", "FlatIndex", "VectorIndex", "create_index",
            "load_index"]
 
-INDEX_KINDS = ("flat",)
+INDEX_KINDS = ("flat", "nsg")
 DEFAULT_INDEX_KIND = "flat"
 
 
@@ -29,6 +29,10 @@ def create_index(kind: str, dim: int) -> VectorIndex:
     """
     if kind == "flat":
         return FlatIndex(dim)
+    if kind == "nsg":
+        from toolnav.index.nsg import NSGIndex  # numba loads only when NSG is used
+
+        return NSGIndex(dim)
     raise ConfigError(f"unknown index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
 
 
@@ -41,4 +45,8 @@ def load_index(path: Path) -> VectorIndex:
     kind = read_header(path)["kind"]
     if kind == "flat":
         return FlatIndex.load(path)
+    if kind == "nsg":
+        from toolnav.index.nsg import NSGIndex
+
+        return NSGIndex.load(path)
     raise ConfigError(f"{path} holds an index of unknown kind {kind!r}")

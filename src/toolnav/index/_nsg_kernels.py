@@ -1,0 +1,436 @@
+"""numba kernels of the NSG index: kNN graph, beam search, MRNG selection, repair.
+
+Module-level functions on contiguous arrays only: float32 unit vectors (n, d), an int32 graph
+(n, R) with int32 degrees, and uint16 visited tags. Distance is 1 - <x, y>, which orders
+pairs exactly like squared L2 on unit vectors. No classes, closures or I/O.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = [
+    "add_reverse_edges",
+    "batch_search",
+    "beam_search",
+    "exact_knn",
+    "insert_nodes",
+    "link_nodes",
+    "reconnect_around_deleted",
+    "repair_connectivity",
+    "select_mrng",
+]
+
+JIT = {"nogil": True, "cache": True, "fastmath": True}
+
+
+@numba.njit(**JIT)
+def distance(vectors, a, b):
+    total = np.float32(0.0)
+    for i in range(vectors.shape[1]):
+        total += vectors[a, i] * vectors[b, i]
+    return np.float32(1.0) - total
+
+
+@numba.njit(**JIT)
+def query_distance(vectors, node, query):
+    total = np.float32(0.0)
+    for i in range(vectors.shape[1]):
+        total += vectors[node, i] * query[i]
+    return np.float32(1.0) - total
+
+
+@numba.njit(parallel=True, **JIT)
+def select_top_k(scores, k, out_ids, out_dist, row_offset):
+    """Per row of a similarity block, the k most similar columns (excluding the row itself)."""
+    for row in numba.prange(scores.shape[0]):
+        heap_ids = np.full(k, -1, dtype=np.int32)
+        heap_dist = np.full(k, np.inf, dtype=np.float32)
+        for col in range(scores.shape[1]):
+            if col == row + row_offset:
+                continue
+            d = np.float32(1.0) - scores[row, col]
+            if d >= heap_dist[0]:
+                continue
+            # replace the root of the max-heap and sift down
+            heap_dist[0] = d
+            heap_ids[0] = col
+            i = 0
+            while True:
+                left = 2 * i + 1
+                if left >= k:
+                    break
+                child = left
+                if left + 1 < k and heap_dist[left + 1] > heap_dist[left]:
+                    child = left + 1
+                if heap_dist[child] <= heap_dist[i]:
+                    break
+                heap_dist[i], heap_dist[child] = heap_dist[child], heap_dist[i]
+                heap_ids[i], heap_ids[child] = heap_ids[child], heap_ids[i]
+                i = child
+        order = np.argsort(heap_dist)
+        out_ids[row] = heap_ids[order]
+        out_dist[row] = heap_dist[order]
+
+
+def exact_knn(vectors: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours of every row, by blocked matrix products (BLAS) and heaps."""
+    n = vectors.shape[0]
+    ids = np.empty((n, k), dtype=np.int32)
+    dist = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        scores = vectors[start:stop] @ vectors.T
+        select_top_k(scores, k, ids[start:stop], dist[start:stop], start)
+    return ids, dist
+
+
+@numba.njit(**JIT)
+def insert_sorted(pool_ids, pool_dist, checked, count, node, d):
+    """Binary-insert (node, d) into the sorted pool; returns (new count, position or -1)."""
+    pool_size = pool_ids.shape[0]
+    if count == pool_size and d >= pool_dist[count - 1]:
+        return count, -1
+    lo, hi = 0, count
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pool_dist[mid] <= d:
+            lo = mid + 1
+        else:
+            hi = mid
+    last = count if count < pool_size else pool_size - 1
+    for j in range(last, lo, -1):
+        pool_ids[j] = pool_ids[j - 1]
+        pool_dist[j] = pool_dist[j - 1]
+        checked[j] = checked[j - 1]
+    pool_ids[lo] = node
+    pool_dist[lo] = d
+    checked[lo] = False
+    return min(count + 1, pool_size), lo
+
+
+@numba.njit(**JIT)
+def beam_search(graph, degrees, vectors, query, entry, seeds, pool_size, visited, tag,
+                pool_ids, pool_dist, collect_ids, collect_dist):
+    """Greedy beam search from *entry* (and *seeds*) with a sorted pool of *pool_size*.
+
+    Fills pool_ids/pool_dist (ascending distance) and returns (pool count, collected count);
+    every node whose distance was computed is appended to collect_* while room remains.
+    """
+    count = 0
+    collected = 0
+    checked = np.zeros(pool_size, dtype=np.bool_)
+    for i in range(seeds.shape[0] + 1):
+        node = entry if i == 0 else seeds[i - 1]
+        if visited[node] == tag:
+            continue
+        visited[node] = tag
+        d = query_distance(vectors, node, query)
+        if collected < collect_ids.shape[0]:
+            collect_ids[collected] = node
+            collect_dist[collected] = d
+            collected += 1
+        count, _ = insert_sorted(pool_ids, pool_dist, checked, count, node, d)
+    k = 0
+    while k < count:
+        if checked[k]:
+            k += 1
+            continue
+        checked[k] = True
+        node = pool_ids[k]
+        lowest = count
+        for e in range(degrees[node]):
+            neighbour = graph[node, e]
+            if visited[neighbour] == tag:
+                continue
+            visited[neighbour] = tag
+            d = query_distance(vectors, neighbour, query)
+            if collected < collect_ids.shape[0]:
+                collect_ids[collected] = neighbour
+                collect_dist[collected] = d
+                collected += 1
+            count, position = insert_sorted(pool_ids, pool_dist, checked, count, neighbour, d)
+            if 0 <= position < lowest:
+                lowest = position
+        k = lowest if lowest <= k else k + 1
+    return count, collected
+
+
+@numba.njit(parallel=True, **JIT)
+def batch_search(graph, degrees, vectors, queries, entry, seeds, pool_size, threads, out_ids,
+                 out_dist):
+    """Beam search for many queries, parallel over contiguous chunks of queries."""
+    n_queries = queries.shape[0]
+    chunk = (n_queries + threads - 1) // threads
+    empty_ids = np.empty(0, dtype=np.int32)
+    empty_dist = np.empty(0, dtype=np.float32)
+    for t in numba.prange(threads):
+        visited = np.zeros(vectors.shape[0], dtype=np.uint16)
+        pool_ids = np.empty(pool_size, dtype=np.int32)
+        pool_dist = np.empty(pool_size, dtype=np.float32)
+        tag = 0
+        for q in range(t * chunk, min((t + 1) * chunk, n_queries)):
+            tag += 1
+            if tag == 65535:
+                visited[:] = 0
+                tag = 1
+            count, _ = beam_search(graph, degrees, vectors, queries[q], entry, seeds,
+                                   pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
+                                   empty_ids, empty_dist)
+            out_ids[q, :count] = pool_ids[:count]
+            out_dist[q, :count] = pool_dist[:count]
+            out_ids[q, count:] = -1
+            out_dist[q, count:] = np.inf
+
+
+@numba.njit(**JIT)
+def select_mrng(vectors, node, cand_ids, cand_dist, count, max_candidates, degree,
+                out_ids, out_dist):
+    """MRNG edge selection over candidates sorted by distance to *node*.
+
+    Keeps candidate c unless a kept r has d(r, c) < d(node, c); skips node itself and
+    duplicates; looks at no more than max_candidates; keeps at most *degree*. Returns kept.
+    """
+    kept = 0
+    for i in range(min(count, max_candidates)):
+        if kept >= degree:
+            break
+        c = cand_ids[i]
+        if c == node:
+            continue
+        occluded = False
+        for j in range(kept):
+            if out_ids[j] == c or distance(vectors, out_ids[j], c) < cand_dist[i]:
+                occluded = True
+                break
+        if not occluded:
+            out_ids[kept] = c
+            out_dist[kept] = cand_dist[i]
+            kept += 1
+    return kept
+
+
+@numba.njit(**JIT)
+def _link_one(knn_ids, knn_graph_degrees, vectors, node, entry, seeds, pool_size,
+              max_candidates, degree, visited, tag, pool_ids, pool_dist, collect_ids,
+              collect_dist, graph, degrees, dists):
+    _, collected = beam_search(knn_ids, knn_graph_degrees, vectors, vectors[node], entry,
+                               seeds, pool_size, visited, tag, pool_ids, pool_dist, collect_ids,
+                               collect_dist)
+    for e in range(knn_ids.shape[1]):  # the node's own neighbours, if the search missed them
+        neighbour = knn_ids[node, e]
+        if visited[neighbour] != tag and collected < collect_ids.shape[0]:
+            visited[neighbour] = tag
+            collect_ids[collected] = neighbour
+            collect_dist[collected] = distance(vectors, node, neighbour)
+            collected += 1
+    order = np.argsort(collect_dist[:collected])
+    sorted_ids = collect_ids[:collected][order]
+    sorted_dist = collect_dist[:collected][order]
+    degrees[node] = select_mrng(vectors, node, sorted_ids, sorted_dist, collected,
+                                max_candidates, degree, graph[node], dists[node])
+
+
+@numba.njit(parallel=True, **JIT)
+def link_nodes(knn_ids, vectors, entry, seeds, pool_size, max_candidates, degree, threads,
+               graph, degrees, dists):
+    """NSG link phase: each node's edges by MRNG over the nodes its search on the kNN graph,
+    from *entry* and the spread-out *seeds*, saw (seeds reach clusters the kNN graph splits)."""
+    n = vectors.shape[0]
+    knn_degrees = np.full(n, knn_ids.shape[1], dtype=np.int32)
+    chunk = (n + threads - 1) // threads
+    capacity = (pool_size + seeds.shape[0]) * knn_ids.shape[1] + knn_ids.shape[1] + 1
+    for t in numba.prange(threads):
+        visited = np.zeros(n, dtype=np.uint16)
+        pool_ids = np.empty(pool_size, dtype=np.int32)
+        pool_dist = np.empty(pool_size, dtype=np.float32)
+        collect_ids = np.empty(capacity, dtype=np.int32)
+        collect_dist = np.empty(capacity, dtype=np.float32)
+        tag = 0
+        for node in range(t * chunk, min((t + 1) * chunk, n)):
+            tag += 1
+            if tag == 65535:
+                visited[:] = 0
+                tag = 1
+            _link_one(knn_ids, knn_degrees, vectors, node, entry, seeds, pool_size,
+                      max_candidates, degree, visited, np.uint16(tag), pool_ids, pool_dist,
+                      collect_ids, collect_dist, graph, degrees, dists)
+
+
+@numba.njit(**JIT)
+def insert_edge(vectors, graph, degrees, dists, target, source, d):
+    """Add source to target's list; if full, re-select target's list by MRNG (no C cap)."""
+    degree = graph.shape[1]
+    for e in range(degrees[target]):
+        if graph[target, e] == source:
+            return
+    if degrees[target] < degree:
+        graph[target, degrees[target]] = source
+        dists[target, degrees[target]] = d
+        degrees[target] += 1
+        return
+    cand_ids = np.empty(degree + 1, dtype=np.int32)
+    cand_dist = np.empty(degree + 1, dtype=np.float32)
+    cand_ids[:degree] = graph[target]
+    cand_dist[:degree] = dists[target]
+    cand_ids[degree] = source
+    cand_dist[degree] = d
+    order = np.argsort(cand_dist)
+    cand_ids = cand_ids[order]
+    cand_dist = cand_dist[order]
+    out_ids = np.empty(degree, dtype=np.int32)
+    out_dist = np.empty(degree, dtype=np.float32)
+    kept = select_mrng(vectors, target, cand_ids, cand_dist, degree + 1, degree + 1, degree,
+                       out_ids, out_dist)
+    graph[target, :kept] = out_ids[:kept]
+    dists[target, :kept] = out_dist[:kept]
+    degrees[target] = kept
+
+
+@numba.njit(**JIT)
+def add_reverse_edges(vectors, graph, degrees, dists, nodes):
+    """For every edge p -> j with p in *nodes*, add j -> p (re-pruning full lists)."""
+    for p in nodes:
+        for e in range(degrees[p]):
+            insert_edge(vectors, graph, degrees, dists, graph[p, e], p, dists[p, e])
+
+
+@numba.njit(**JIT)
+def repair_connectivity(graph, degrees, dists, vectors, alive, entry, pool_size):
+    """Make every live node reachable from *entry*: DFS, then attach each unreached node to
+    the nearest reached node with spare degree found by a search. Returns edges added."""
+    n = vectors.shape[0]
+    degree = graph.shape[1]
+    reached = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int32)
+    visited = np.zeros(n, dtype=np.uint16)
+    pool_ids = np.empty(pool_size, dtype=np.int32)
+    pool_dist = np.empty(pool_size, dtype=np.float32)
+    capacity = pool_size * degree + 1
+    collect_ids = np.empty(capacity, dtype=np.int32)
+    collect_dist = np.empty(capacity, dtype=np.float32)
+    added = 0
+    tag = 0
+    root = entry
+    while True:
+        top = 0
+        stack[0] = root
+        reached[root] = True
+        while top >= 0:
+            node = stack[top]
+            top -= 1
+            for e in range(degrees[node]):
+                neighbour = graph[node, e]
+                if not reached[neighbour]:
+                    reached[neighbour] = True
+                    top += 1
+                    stack[top] = neighbour
+        orphan = -1
+        for i in range(n):
+            if alive[i] and not reached[i]:
+                orphan = i
+                break
+        if orphan < 0:
+            return added
+        tag += 1
+        if tag == 65535:
+            visited[:] = 0
+            tag = 1
+        _, collected = beam_search(graph, degrees, vectors, vectors[orphan], entry,
+                                   np.empty(0, dtype=np.int32), pool_size, visited,
+                                   np.uint16(tag), pool_ids, pool_dist, collect_ids,
+                                   collect_dist)
+        order = np.argsort(collect_dist[:collected])
+        parent = -1
+        for i in order:
+            c = collect_ids[i]
+            if reached[c] and alive[c] and degrees[c] < degree:
+                parent = c
+                break
+        if parent < 0:  # every reached candidate is full: take any reached node with room
+            for c in range(n):
+                if reached[c] and alive[c] and degrees[c] < degree:
+                    parent = c
+                    break
+        if parent < 0:  # nothing has room: replace the parent's farthest edge
+            parent = entry
+            degrees[parent] -= 1
+        graph[parent, degrees[parent]] = orphan
+        dists[parent, degrees[parent]] = distance(vectors, parent, orphan)
+        degrees[parent] += 1
+        added += 1
+        root = orphan
+
+
+@numba.njit(**JIT)
+def insert_nodes(graph, degrees, dists, vectors, new_nodes, entry, seeds, pool_size,
+                 max_candidates):
+    """Link new nodes one by one: search from *entry*, MRNG-select, add reverse edges."""
+    n = vectors.shape[0]
+    degree = graph.shape[1]
+    visited = np.zeros(n, dtype=np.uint16)
+    pool_ids = np.empty(pool_size, dtype=np.int32)
+    pool_dist = np.empty(pool_size, dtype=np.float32)
+    capacity = (pool_size + seeds.shape[0]) * degree + 1
+    collect_ids = np.empty(capacity, dtype=np.int32)
+    collect_dist = np.empty(capacity, dtype=np.float32)
+    tag = 0
+    for node in new_nodes:
+        tag += 1
+        if tag == 65535:
+            visited[:] = 0
+            tag = 1
+        _, collected = beam_search(graph, degrees, vectors, vectors[node], entry, seeds,
+                                   pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
+                                   collect_ids, collect_dist)
+        order = np.argsort(collect_dist[:collected])
+        degrees[node] = select_mrng(vectors, node, collect_ids[:collected][order],
+                                    collect_dist[:collected][order], collected,
+                                    max_candidates, degree, graph[node], dists[node])
+        for e in range(degrees[node]):
+            insert_edge(vectors, graph, degrees, dists, graph[node, e], node, dists[node, e])
+
+
+@numba.njit(parallel=True, **JIT)
+def reconnect_around_deleted(graph, degrees, dists, vectors, alive, threads):
+    """For each live node that points at deleted nodes, re-select its edges by MRNG from its
+    live neighbours and the live neighbours of its deleted neighbours (FreshDiskANN-style)."""
+    n = vectors.shape[0]
+    degree = graph.shape[1]
+    chunk = (n + threads - 1) // threads
+    for t in numba.prange(threads):
+        cand_ids = np.empty(degree * (degree + 1), dtype=np.int32)
+        cand_dist = np.empty(degree * (degree + 1), dtype=np.float32)
+        out_ids = np.empty(degree, dtype=np.int32)
+        out_dist = np.empty(degree, dtype=np.float32)
+        for p in range(t * chunk, min((t + 1) * chunk, n)):
+            if not alive[p]:
+                continue
+            touched = False
+            for e in range(degrees[p]):
+                if not alive[graph[p, e]]:
+                    touched = True
+                    break
+            if not touched:
+                continue
+            count = 0
+            for e in range(degrees[p]):
+                v = graph[p, e]
+                if alive[v]:
+                    cand_ids[count] = v
+                    count += 1
+                    continue
+                for f in range(degrees[v]):
+                    w = graph[v, f]
+                    if alive[w] and w != p:
+                        cand_ids[count] = w
+                        count += 1
+            for i in range(count):
+                cand_dist[i] = distance(vectors, p, cand_ids[i])
+            order = np.argsort(cand_dist[:count])
+            kept = select_mrng(vectors, p, cand_ids[:count][order], cand_dist[:count][order],
+                               count, count, degree, out_ids, out_dist)
+            graph[p, :kept] = out_ids[:kept]
+            dists[p, :kept] = out_dist[:kept]
+            degrees[p] = kept

@@ -1,0 +1,281 @@
+"""NSG graph index: build, beam search and live updates over unit float32 embeddings.
+
+Follows Fu et al. (VLDB 2019): an exact kNN graph, a navigating node near the centroid, edges
+chosen by MRNG among the nodes a search from the navigating node visits, reverse edges with
+re-pruning, and a repair pass so every node is reachable. Inserts search, select and link like
+the build; deletes are tombstones (traversed, never returned) until they pass a share of the
+index, when affected nodes are reconnected through their deleted neighbours' neighbours and the
+arrays compacted. Kernels live in `toolnav.index._nsg_kernels`; this module validates input,
+owns the arrays and persists them.
+
+Example:
+    index = NSGIndex(dim=384, params=NSGParams(degree=32)); index.add(ids, vectors)
+    ids, scores = index.search(query, k=10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from toolnav.config import NSGParams
+from toolnav.errors import IndexFormatError, VectorIndexError
+from toolnav.index import _nsg_kernels as kernels
+from toolnav.index._checks import as_ids, as_queries, as_vectors, check_k
+from toolnav.index._persist import read_index_dir, write_index_dir
+
+__all__ = ["NSGIndex"]
+
+KIND = "nsg"
+UNIT_TOLERANCE = 1e-3
+SEED = 20190701  # builds are deterministic
+
+
+class NSGIndex:
+    """Navigating Spreading-out Graph over unit vectors; scores are inner products.
+
+    The first `add` on an empty index builds the graph from all its vectors; later calls
+    insert incrementally.
+
+    Args:
+        dim: vector dimension.
+        params: build and search parameters.
+    """
+
+    def __init__(self, dim: int, params: NSGParams | None = None):
+        if dim < 1:
+            raise VectorIndexError(f"dim must be positive, got {dim}")
+        self._dim = dim
+        self.params = params or NSGParams()
+        degree = self.params.degree
+        self._vectors = np.zeros((0, dim), dtype=np.float32)
+        self._graph = np.zeros((0, degree), dtype=np.int32)
+        self._dists = np.zeros((0, degree), dtype=np.float32)
+        self._degrees = np.zeros(0, dtype=np.int32)
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=np.bool_)
+        self._slot: dict[int, int] = {}
+        self._entry = 0
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return self._dim
+
+    @property
+    def entry(self) -> int:
+        """Slot of the navigating node (searches start there)."""
+        return self._entry
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Insert unit vectors under new ids (builds the graph if the index is empty).
+
+        Raises:
+            VectorIndexError: shape, dtype, NaN/inf, non-unit rows, duplicate or present ids.
+        """
+        ids = as_ids(ids)
+        vectors = as_vectors(vectors, self._dim, len(ids))
+        norms = np.linalg.norm(vectors, axis=1)
+        if len(norms) and np.abs(norms - 1).max() > UNIT_TOLERANCE:
+            row = int(np.abs(norms - 1).argmax())
+            raise VectorIndexError(f"vector #{row} has norm {norms[row]:.4f}; NSG needs unit "
+                                   "vectors (divide each row by its L2 norm)")
+        present = [int(i) for i in ids if int(i) in self._slot]
+        if present:
+            raise VectorIndexError(f"id {present[0]} is already in the index; remove it first "
+                                   "to replace its vector")
+        if not len(ids):
+            return
+        if len(self._ids) == 0:
+            self._build(ids, vectors)
+        else:
+            self._insert(ids, vectors)
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Delete ids (tombstones; consolidated once they pass `params.consolidate_at`)."""
+        ids = as_ids(ids)
+        missing = [int(i) for i in ids if int(i) not in self._slot]
+        if missing:
+            raise VectorIndexError(f"id {missing[0]} is not in the index")
+        self._make_writable()
+        for external in ids:
+            self._alive[self._slot.pop(int(external))] = False
+        dead = len(self._ids) - len(self._slot)
+        if dead > self.params.consolidate_at * len(self._ids):
+            self._consolidate()
+
+    def search(self, queries: np.ndarray, k: int, *, pool: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Approximate top-k by inner product, best first.
+
+        Args:
+            queries: (dim,) or (n, dim) unit vectors.
+            k: results per query (at most the number of live vectors).
+            pool: search pool size L (default `params.search_pool`, raised to k); larger is
+                slower and more accurate.
+        """
+        check_k(k, len(self))
+        matrix, single = as_queries(queries, self._dim)
+        pool_size = max(pool or self.params.search_pool, k)
+        while True:
+            ids, scores, complete = self._search_pool(matrix, k, pool_size)
+            if complete or pool_size >= len(self._ids):
+                break
+            pool_size = min(2 * pool_size, len(self._ids))  # tombstones crowded the pool
+        return (ids[0], scores[0]) if single else (ids, scores)
+
+    def save(self, path: Path) -> None:
+        """Write a versioned directory atomically."""
+        params = self.params.__dict__
+        write_index_dir(path, KIND, {"dim": self._dim, "entry": self._entry, "params": params},
+                        {"vectors": self._vectors, "graph": self._graph, "dists": self._dists,
+                         "degrees": self._degrees, "ids": self._ids, "alive": self._alive})
+
+    @classmethod
+    def load(cls, path: Path) -> NSGIndex:
+        """Read a directory written by `save`; arrays are memory-mapped until modified."""
+        header, arrays = read_index_dir(path, KIND)
+        try:
+            index = cls(int(header["dim"]), NSGParams(**header["params"]))
+            count = len(arrays["ids"])
+            shapes_agree = (arrays["vectors"].shape == (count, index.dim)
+                            and arrays["graph"].shape == (count, index.params.degree)
+                            and arrays["dists"].shape == arrays["graph"].shape
+                            and len(arrays["degrees"]) == len(arrays["alive"]) == count)
+            entry = int(header["entry"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise IndexFormatError(f"{path}: malformed NSG header ({error})") from None
+        if not shapes_agree or not 0 <= entry < max(count, 1):
+            raise IndexFormatError(f"{path}: NSG arrays disagree in shape; rebuild the index")
+        for name in ("vectors", "graph", "dists", "degrees", "ids", "alive"):
+            setattr(index, f"_{name}", np.asarray(arrays[name]))
+        index._entry = entry
+        index._slot = {int(i): slot for slot, i in enumerate(index._ids) if index._alive[slot]}
+        return index
+
+    def reachable_from_entry(self) -> bool:
+        """Whether a walk from the navigating node reaches every live node."""
+        reached = np.zeros(len(self._ids), dtype=np.bool_)
+        stack = [self._entry] if len(self._ids) else []
+        while stack:
+            node = stack.pop()
+            if reached[node]:
+                continue
+            reached[node] = True
+            stack.extend(int(n) for n in self._graph[node, :self._degrees[node]])
+        return bool(reached[self._alive].all())
+
+    def _search_pool(self, matrix: np.ndarray, k: int, pool_size: int
+                     ) -> tuple[np.ndarray, np.ndarray, bool]:
+        out_ids = np.empty((len(matrix), pool_size), dtype=np.int32)
+        out_dist = np.empty((len(matrix), pool_size), dtype=np.float32)
+        threads = min(self.params.threads, len(matrix))
+        kernels.batch_search(self._graph, self._degrees, self._vectors, matrix, self._entry,
+                             self._search_seeds(), pool_size, threads, out_ids, out_dist)
+        valid = out_ids >= 0
+        live = valid & self._alive[np.where(valid, out_ids, 0)]
+        if live.all():
+            return self._ids[out_ids[:, :k]], 1.0 - out_dist[:, :k], True
+        ids = np.full((len(matrix), k), -1, dtype=np.int64)
+        scores = np.full((len(matrix), k), -np.inf, dtype=np.float32)
+        complete = True
+        for row in range(len(matrix)):
+            slots = out_ids[row][live[row]][:k]
+            complete &= len(slots) == k
+            ids[row, :len(slots)] = self._ids[slots]
+            scores[row, :len(slots)] = 1.0 - out_dist[row][live[row]][:len(slots)]
+        return ids, scores, complete
+
+    def _build(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        params, count = self.params, len(ids)
+        self._vectors = vectors
+        self._ids = ids
+        self._alive = np.ones(count, dtype=np.bool_)
+        self._slot = {int(i): slot for slot, i in enumerate(ids)}
+        self._graph = np.zeros((count, params.degree), dtype=np.int32)
+        self._dists = np.zeros((count, params.degree), dtype=np.float32)
+        self._degrees = np.zeros(count, dtype=np.int32)
+        self._entry = self._nearest_to_centroid()
+        if count == 1:
+            return
+        knn_ids, _ = kernels.exact_knn(vectors, min(params.knn, count - 1))
+        kernels.link_nodes(knn_ids, vectors, self._entry, self._build_seeds(),
+                           params.build_pool, params.max_candidates, params.degree,
+                           params.threads, self._graph, self._degrees, self._dists)
+        kernels.add_reverse_edges(vectors, self._graph, self._degrees, self._dists,
+                                  np.arange(count, dtype=np.int32))
+        self._repair()
+
+    def _insert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._make_writable()
+        start, count = len(self._ids), len(ids)
+        degree = self.params.degree
+        self._vectors = np.concatenate([self._vectors, vectors])
+        self._ids = np.concatenate([self._ids, ids])
+        self._alive = np.concatenate([self._alive, np.ones(count, dtype=np.bool_)])
+        self._graph = np.concatenate([self._graph, np.zeros((count, degree), dtype=np.int32)])
+        self._dists = np.concatenate([self._dists, np.zeros((count, degree), np.float32)])
+        self._degrees = np.concatenate([self._degrees, np.zeros(count, dtype=np.int32)])
+        self._slot.update({int(i): start + j for j, i in enumerate(ids)})
+        kernels.insert_nodes(self._graph, self._degrees, self._dists, self._vectors,
+                             np.arange(start, start + count, dtype=np.int32), self._entry,
+                             self._build_seeds(), self.params.build_pool,
+                             self.params.max_candidates)
+        self._repair()
+
+    def _consolidate(self) -> None:
+        """Reconnect around deleted nodes, drop them from the arrays, re-check reachability."""
+        kernels.reconnect_around_deleted(self._graph, self._degrees, self._dists,
+                                         self._vectors, self._alive, self.params.threads)
+        keep = np.flatnonzero(self._alive)
+        new_slot = np.full(len(self._ids), -1, dtype=np.int32)
+        new_slot[keep] = np.arange(len(keep), dtype=np.int32)
+        graph = new_slot[self._graph[keep]]
+        dists = self._dists[keep]
+        degrees = self._degrees[keep].copy()
+        for row in range(len(keep)):  # drop edges to removed nodes that remain
+            edges = graph[row, :degrees[row]]
+            if (edges < 0).any():
+                mask = edges >= 0
+                kept = int(mask.sum())
+                graph[row, :kept] = edges[mask]
+                dists[row, :kept] = dists[row, :degrees[row]][mask]
+                degrees[row] = kept
+        self._graph, self._dists, self._degrees = graph, np.ascontiguousarray(dists), degrees
+        self._vectors = np.ascontiguousarray(self._vectors[keep])
+        self._ids = self._ids[keep]
+        self._alive = np.ones(len(keep), dtype=np.bool_)
+        self._slot = {int(i): slot for slot, i in enumerate(self._ids)}
+        if len(keep):
+            self._entry = self._nearest_to_centroid()
+            self._repair()
+
+    def _build_seeds(self) -> np.ndarray:
+        """Spread-out start points for build searches: a fixed random sample of live nodes."""
+        live = np.flatnonzero(self._alive).astype(np.int32)
+        count = min(self.params.build_pool, len(live))
+        return np.random.default_rng(SEED).choice(live, size=count, replace=False)
+
+    def _search_seeds(self) -> np.ndarray:
+        return self._graph[self._entry, :self._degrees[self._entry]]
+
+    def _repair(self) -> None:
+        kernels.repair_connectivity(self._graph, self._degrees, self._dists, self._vectors,
+                                    self._alive, self._entry, self.params.build_pool)
+
+    def _nearest_to_centroid(self) -> int:
+        live = np.flatnonzero(self._alive)
+        centroid = self._vectors[live].mean(axis=0)
+        return int(live[np.argmax(self._vectors[live] @ centroid)])
+
+    def _make_writable(self) -> None:
+        """Copy memory-mapped arrays before the first change."""
+        for name in ("_vectors", "_graph", "_dists", "_degrees", "_ids", "_alive"):
+            array = getattr(self, name)
+            if not array.flags.writeable:
+                setattr(self, name, np.array(array))

@@ -1,0 +1,71 @@
+"""NSG against exact search on clustered data (the shape tool embeddings have)."""
+
+import numpy as np
+import pytest
+
+from toolnav.config import NSGParams
+from toolnav.errors import VectorIndexError
+from toolnav.index import FlatIndex
+from toolnav.index.nsg import NSGIndex
+
+
+def clustered(count: int, dim: int = 32, clusters: int = 20, seed: int = 0) -> np.ndarray:
+    """Unit points around 20 fixed centres; *seed* varies the points, not the centres."""
+    centres = np.random.default_rng(0).normal(size=(clusters, dim))
+    rng = np.random.default_rng(seed + 1)
+    points = centres[rng.integers(clusters, size=count)] + 0.35 * rng.normal(size=(count, dim))
+    points = points.astype(np.float32)
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+def recall(index, exact, queries, k=10, pool=None):
+    got, _ = index.search(queries, k, pool=pool)
+    truth, _ = exact.search(queries, k)
+    return np.mean([len(set(g) & set(t)) / k for g, t in zip(got, truth, strict=True)])
+
+
+@pytest.fixture(scope="module")
+def data():
+    vectors = clustered(4000)
+    queries = clustered(200, seed=1)
+    exact = FlatIndex(32)
+    exact.add(np.arange(4000), vectors)
+    nsg = NSGIndex(32, NSGParams(degree=24, knn=32, build_pool=64))
+    nsg.add(np.arange(4000), vectors)
+    return vectors, queries, exact, nsg
+
+
+def test_recall_against_exact_search(data):
+    _, queries, exact, nsg = data
+    assert recall(nsg, exact, queries, pool=64) >= 0.95
+
+
+def test_every_node_is_reachable_and_degree_is_bounded(data):
+    nsg = data[3]
+    assert nsg.reachable_from_entry()
+    assert nsg._degrees.max() <= nsg.params.degree and nsg._degrees.min() >= 1
+
+
+def test_inserts_and_deletes_keep_recall_and_reachability():
+    vectors = clustered(3300, seed=3)
+    params = NSGParams(degree=24, knn=32, build_pool=64)
+    nsg = NSGIndex(32, params)
+    nsg.add(np.arange(3000), vectors[:3000])
+    nsg.add(np.arange(3000, 3300), vectors[3000:])          # +10%
+    nsg.remove(np.arange(0, 3000, 10))                       # -10%: tombstones
+    nsg.remove(np.arange(1, 3000, 5))                        # past 20%: consolidation
+    assert len(nsg) == 3300 - 300 - 600
+    assert len(nsg._ids) == len(nsg)                         # compacted
+    assert nsg.reachable_from_entry()
+    live = np.setdiff1d(np.arange(3300), np.r_[np.arange(0, 3000, 10), np.arange(1, 3000, 5)])
+    exact = FlatIndex(32)
+    exact.add(live, vectors[live])
+    queries = clustered(200, seed=4)
+    assert recall(nsg, exact, queries, pool=64) >= 0.95
+    got, _ = nsg.search(vectors[0], k=5)
+    assert 0 not in got
+
+
+def test_non_unit_vectors_are_refused():
+    with pytest.raises(VectorIndexError, match=r"norm 2\.0000; NSG needs unit vectors"):
+        NSGIndex(4).add(np.array([1]), np.array([[2.0, 0, 0, 0]], dtype=np.float32))
