@@ -56,6 +56,8 @@ class Tool:
         source: where the tool came from (a file, module, server or API name); also the
             namespace used when two sources define the same name.
         tags: free-form labels for filtering.
+        group: the service or API the tool belongs to (an MCP server, an OpenAPI API, a
+            RapidAPI listing); tools of one group are often needed together.
         binding: how to execute the tool, e.g. ``{"kind": "python", "target": "pkg.mod:func"}``;
             ``None`` for tools that can be routed but not executed.
 
@@ -70,6 +72,7 @@ class Tool:
     output_schema: Mapping[str, Any] | None = None
     source: str = ""
     tags: tuple[str, ...] = ()
+    group: str = ""
     binding: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -95,6 +98,7 @@ class Tool:
             "output_schema": self.output_schema,
             "source": self.source,
             "tags": list(self.tags),
+            "group": self.group,
             "binding": self.binding,
         }
 
@@ -113,6 +117,7 @@ class Tool:
             "output_schema": data.get("output_schema"),
             "source": data.get("source") or "",
             "tags": tuple(data.get("tags") or ()),
+            "group": data.get("group") or "",
             "binding": data.get("binding"),
         }
         if not trusted:

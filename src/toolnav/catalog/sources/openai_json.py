@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 _TAG_FIELDS = ("category", "tool", "api")
+# Fields naming the service a tool belongs to ("tool" is RapidAPI's listing, in ToolBench).
+_GROUP_FIELDS = ("group", "server", "tool")
 
 
 def read_text(path: Path) -> str:
@@ -120,6 +122,7 @@ def _tool_from_item(item: Any, *, source: str, location: str) -> Tool:
     if schema is None:
         schema = {"type": "object", "properties": {}}
     tags = tuple(str(item[field]) for field in _TAG_FIELDS if isinstance(item.get(field), str))
+    group = next((item[field] for field in _GROUP_FIELDS if isinstance(item.get(field), str)), "")
     try:
         return Tool(
             name=spec.get("name"),
@@ -128,6 +131,7 @@ def _tool_from_item(item: Any, *, source: str, location: str) -> Tool:
             output_schema=spec.get("outputSchema", spec.get("output_schema")),
             source=source,
             tags=tags,
+            group=group,
         )
     except (SourceError, SchemaError) as error:
         raise type(error)(f"{location}: {error}") from None
