@@ -74,17 +74,26 @@ class RouteParams:
 
     Attributes:
         depth: candidates taken from each retriever before fusion.
-        dense_weight: weight of the dense cosine in hybrid fusion; BM25 (scaled to [0, 1] by
-            the request's best BM25 score) gets ``1 - dense_weight``.
-        abstain_below: hybrid score under which the router says no tool fits (None: never).
-        feedback_weight: the most a tool's failure record can lower its score.
+        dense_weight: weight of the dense score in hybrid fusion, BM25 gets
+            ``1 - dense_weight``; both are standardised (z-scores against the mean and spread
+            of the request's top `depth` list of each retriever) before they are combined.
+        split_intents: also score each sentence or clause of a request on its own and keep a
+            tool's best score, so every part of a multi-step request finds its tool.
+        group_pull: how far (0..1) a tool is pulled toward the score of the best tool of its
+            group (same service); 0 disables it.
+        abstain_below: best cosine between the request and a tool under which the router
+            says no tool fits (None: never); see docs/benchmarks.md for the trade-off.
+        feedback_weight: the most a tool's failure record can lower its fused score (in
+            standard-score units for hybrid, i.e. about one spread of the candidate list).
         feedback_min_outcomes: outcomes needed before feedback has its full weight.
     """
 
     depth: int = 100
-    dense_weight: float = 0.5
+    dense_weight: float = 0.4
+    split_intents: bool = True
+    group_pull: float = 0.85
     abstain_below: float | None = None
-    feedback_weight: float = 0.3
+    feedback_weight: float = 1.0
     feedback_min_outcomes: int = 5
 
     def __post_init__(self) -> None:
@@ -92,8 +101,13 @@ class RouteParams:
             raise ConfigError(f"depth must be at least 1, got {self.depth}")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
-        if not 0.0 <= self.feedback_weight <= 1.0:
-            raise ConfigError(f"feedback_weight must be in [0, 1], got {self.feedback_weight}")
+        if not 0.0 <= self.group_pull <= 1.0:
+            raise ConfigError(f"group_pull must be in [0, 1], got {self.group_pull}")
+        if not 0.0 <= self.feedback_weight <= 3.0:  # bounded: at most 3 standard scores
+            raise ConfigError(f"feedback_weight must be in [0, 3], got {self.feedback_weight}")
+        if self.feedback_min_outcomes < 1:
+            raise ConfigError(f"feedback_min_outcomes must be at least 1, got "
+                              f"{self.feedback_min_outcomes}")
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,31 @@
 """BM25 over tool names, descriptions and parameters (bm25s, English stemming and stop words).
 
-Building over 6.5k tools takes ~0.2 s, so the index lives in memory and is rebuilt when the
-catalog changes. Which text is indexed is `toolnav.tool.lexical_text`'s decision.
+Which text is indexed is `toolnav.tool.lexical_text`'s decision; fusing BM25 with dense scores
+is `toolnav.route`'s. An index can be saved under a directory with a key (the catalog version),
+so a router over an unchanged catalog loads it instead of re-tokenising every tool.
 
 Example:
-    lexical = LexicalIndex(ids, texts)
-    scores = lexical.scores("convert 30 dollars to euros")   # one score per id, 0 = no match
+    lexical = LexicalIndex.open(home / "lexical", catalog.version, ids, texts)
+    ids, scores = lexical.search("convert 30 dollars to euros", k=10)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
 
 __all__ = ["LexicalIndex"]
+
+_FORMAT = 1
+_MANIFEST = "manifest.json"
 
 
 class LexicalIndex:
@@ -28,11 +37,38 @@ class LexicalIndex:
     """
 
     def __init__(self, ids: Sequence[int], texts: Sequence[str]):
+        if len(ids) != len(texts):
+            raise ValueError(f"{len(ids)} ids but {len(texts)} texts")
         self.ids = np.asarray(ids, dtype=np.int64)
         self._stemmer = Stemmer.Stemmer("english")
         self._model = bm25s.BM25()
-        tokens = bm25s.tokenize(list(texts), stemmer=self._stemmer, show_progress=False)
-        self._model.index(tokens, show_progress=False)
+        if len(texts):
+            tokens = bm25s.tokenize(list(texts), stemmer=self._stemmer, show_progress=False)
+            self._model.index(tokens, show_progress=False)
+
+    @classmethod
+    def open(cls, directory: Path, key: str, ids: Sequence[int],
+             texts: Sequence[str] | Callable[[], Sequence[str]]) -> LexicalIndex:
+        """Load the index saved under *directory* for *key* and *ids*, or build and save it.
+
+        Args:
+            directory: where the index is kept (created if needed).
+            key: identifies the document set (e.g. the catalog version); a different key
+                means the saved index is stale.
+            ids: the document ids, in order.
+            texts: the documents, or a function returning them (called only when building).
+
+        Returns:
+            The index; a failed save leaves a working in-memory index.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        loaded = cls._load(directory, key, ids)
+        if loaded is not None:
+            return loaded
+        index = cls(ids, texts() if callable(texts) else texts)
+        with contextlib.suppress(OSError):  # a read-only home still routes; rebuilt next time
+            index._save(directory, key)
+        return index
 
     def tokens(self, text: str) -> list[str]:
         """The stemmed, stop-word-free terms of *text*, as the index sees them."""
@@ -40,9 +76,9 @@ class LexicalIndex:
                               return_ids=False)[0]
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document for *query*, aligned with `ids`."""
+        """BM25 score of every document for *query*, aligned with `ids` (0 = no match)."""
         terms = self.tokens(query)
-        if not terms:
+        if not terms or not len(self.ids):
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._model.get_scores(terms), dtype=np.float32)
 
@@ -50,6 +86,38 @@ class LexicalIndex:
         """The k best ids and their scores, best first (documents with score 0 included)."""
         scores = self.scores(query)
         k = min(k, len(scores))
+        if k < 1:
+            return self.ids[:0], scores[:0]
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return self.ids[top], scores[top]
+
+    def _save(self, directory: Path, key: str) -> None:
+        """Write the index to a fresh directory, then swap it in (readers never see half)."""
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        staging = directory.with_name(directory.name + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        self._model.save(str(staging / "bm25"), show_progress=False)
+        np.save(staging / "ids.npy", self.ids)
+        (staging / _MANIFEST).write_text(json.dumps({"format": _FORMAT, "key": key}))
+        shutil.rmtree(directory, ignore_errors=True)
+        os.replace(staging, directory)
+
+    @classmethod
+    def _load(cls, directory: Path, key: str, ids: np.ndarray) -> LexicalIndex | None:
+        try:
+            manifest = json.loads((directory / _MANIFEST).read_text())
+            if manifest != {"format": _FORMAT, "key": key}:
+                return None
+            saved_ids = np.load(directory / "ids.npy")
+            if not np.array_equal(saved_ids, ids):
+                return None
+            model = bm25s.BM25.load(str(directory / "bm25"), show_progress=False)
+        except (OSError, ValueError, KeyError):
+            return None
+        index = cls.__new__(cls)
+        index.ids = ids
+        index._stemmer = Stemmer.Stemmer("english")
+        index._model = model
+        return index

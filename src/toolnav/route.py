@@ -2,8 +2,11 @@
 
 Dense retrieval (the catalog's vector index) and BM25 (`toolnav.lexical`) each propose
 candidates; hybrid fusion scores the union with a convex combination of the exact cosine and the
-request-normalised BM25 score. Filters restrict the catalog; a tool's recorded failures lower its
-score by a bounded amount; a calibrated threshold lets the router say that no tool fits.
+request-normalised BM25 score. A multi-step request is also scored sentence by sentence (a tool
+keeps its best score), and tools are pulled toward the best tool of their group (service), so
+the several tools a request needs reach the top k together. Filters restrict the catalog; a
+tool's recorded failures lower its score by a bounded amount; an optional threshold lets the
+router say that no tool fits.
 Rendering the chosen tools for an LLM is `toolnav.render`'s job.
 
 Example:
@@ -13,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -24,9 +28,40 @@ from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.lexical import LexicalIndex
 from toolnav.tool import Tool, lexical_text
 
-__all__ = ["METHODS", "Candidate", "RouteResult", "Router", "ToolFilter"]
+__all__ = ["METHODS", "Candidate", "RouteResult", "Router", "ToolFilter", "split_intents"]
 
 METHODS = ("hybrid", "dense", "bm25")
+MIN_INTENT_CHARS = 13
+MAX_INTENTS = 8
+# Floor for a list's score spread, so a flat list (all scores equal) does not blow up.
+MIN_SPREAD = 1e-3
+# Sentence ends, and the connectives that chain steps inside a sentence.
+_INTENT_BOUNDARY = re.compile(
+    r"(?<=[.!?;])\s+|\s+(?:and then|and also|also|then|plus|after that|additionally)\s+",
+    re.IGNORECASE)
+
+
+def split_intents(request: str) -> list[str]:
+    """The sentences and chained clauses of a request, when it has more than one."""
+    parts = [part.strip() for part in _INTENT_BOUNDARY.split(request)]
+    parts = [part for part in parts if len(part) >= MIN_INTENT_CHARS][:MAX_INTENTS]
+    return parts if len(parts) > 1 else []
+
+
+def _top_stats(scores: np.ndarray, depth: int) -> tuple[float, float]:
+    """Mean and standard deviation of the *depth* best scores: the scale of one ranked list."""
+    if len(scores) > depth:
+        scores = np.partition(scores, len(scores) - depth)[-depth:]
+    if not len(scores):
+        return 0.0, 1.0
+    return float(scores.mean()), float(scores.std())
+
+
+def _standardised(scores: np.ndarray, stats: list[tuple[float, float]]) -> np.ndarray:
+    """Each text's scores as standard scores against its own top list (z-normalisation)."""
+    means = np.array([mean for mean, _ in stats], dtype=np.float32)[:, None]
+    spreads = np.array([std for _, std in stats], dtype=np.float32)[:, None]
+    return (scores - means) / np.maximum(spreads, MIN_SPREAD)
 
 
 @dataclass(frozen=True)
@@ -88,7 +123,13 @@ class Router:
         self._index = catalog.vector_index()
         self._vectors = catalog.embeddings(self._ids)
         self._embedder = catalog.embedder
-        self._lexical = LexicalIndex(self._ids, [lexical_text(tool) for tool in self._tools])
+        self._lexical = LexicalIndex.open(
+            catalog.home / "lexical", catalog.version, self._ids,
+            lambda: [lexical_text(tool) for tool in self._tools])
+        group_ids: dict[str, int] = {}
+        self._group_of = np.array([group_ids.setdefault(tool.group, len(group_ids))
+                                   if tool.group else -1 for tool in self._tools], dtype=np.int64)
+        self._group_members = [np.flatnonzero(self._group_of == g) for g in range(len(group_ids))]
         self._penalty = self._feedback_penalties(catalog.feedback_scores())
 
     @classmethod
@@ -117,66 +158,130 @@ class Router:
 
     def route_batch(self, requests: Sequence[str], k: int = 5, *, method: str = "hybrid",
                     filters: ToolFilter | None = None) -> list[RouteResult]:
-        """Rank tools for several requests, embedding them in one batch."""
+        """Rank tools for several requests, embedding all their texts in one batch."""
         if method not in METHODS:
             raise ConfigError(f"unknown routing method {method!r}; choose one of "
                               f"{', '.join(METHODS)}")
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
+        split = method == "hybrid" and self.params.split_intents
+        texts = [[request, *split_intents(request)] if split else [request]
+                 for request in requests]
+        flat = [text for group in texts for text in group]
+        vectors = (self._embedder.embed(flat) if method != "bm25"
+                   else np.zeros((len(flat), 0), dtype=np.float32))
         allowed = self._allowed(filters)
-        queries = (self._embedder.embed(list(requests)) if method != "bm25"
-                   else np.zeros((len(requests), 0), dtype=np.float32))
-        return [self._route_one(request, query, k, method, allowed)
-                for request, query in zip(requests, queries, strict=True)]
+        results, start = [], 0
+        for request, group in zip(requests, texts, strict=True):
+            queries = vectors[start:start + len(group)]
+            start += len(group)
+            results.append(self._route_one(request, group, queries, k, method, allowed))
+        return results
 
-    def _route_one(self, request: str, query: np.ndarray, k: int, method: str,
-                   allowed: np.ndarray | None) -> RouteResult:
-        lexical = self._lexical.scores(request) if method != "dense" else None
-        positions = self._candidate_positions(query, lexical, allowed)
-        dense = self._vectors[positions] @ query if method != "bm25" else None
-        bm25 = None
-        if lexical is not None:
-            best = float(lexical.max() if allowed is None else lexical[allowed].max(initial=0))
-            bm25 = lexical[positions] / best if best > 0 else np.zeros(len(positions))
+    def _route_one(self, request: str, texts: list[str], queries: np.ndarray, k: int,
+                   method: str, allowed: np.ndarray | None) -> RouteResult:
+        lexical = ([self._lexical.scores(text) for text in texts] if method != "dense"
+                   else [])
+        dense_found, dense_stats = self._dense_candidates(queries, allowed)
+        lexical_found, lexical_stats = self._lexical_candidates(lexical, allowed)
+        positions = self._candidate_positions([*dense_found, *lexical_found], allowed)
+        dense = queries @ self._vectors[positions].T if method != "bm25" else None
+        bm25 = np.stack([scores[positions] for scores in lexical]) if lexical else None
         if method == "dense":
-            scores = dense.copy()
+            per_text = dense
         elif method == "bm25":
-            scores = bm25.copy()
+            per_text = bm25
         else:
             weight = self.params.dense_weight
-            scores = weight * dense + (1 - weight) * bm25
-        scores -= self._penalty[positions]
+            per_text = (weight * _standardised(dense, dense_stats)
+                        + (1 - weight) * _standardised(bm25, lexical_stats))
+        best_text = per_text.argmax(axis=0)  # which part of the request each tool fits best
+        scores = per_text.max(axis=0)
+        if method == "hybrid" and self.params.group_pull:
+            scores = self._pull_toward_group(positions, scores)
+        scores = scores - self._penalty[positions]
         order = np.argsort(-scores, kind="stable")[:k]
         candidates = []
         for rank, row in enumerate(order, start=1):
+            text = best_text[row]
             reasons = {}
             if dense is not None:
-                reasons["dense"] = float(dense[row])
+                reasons["dense"] = float(dense[text, row])
             if bm25 is not None:
-                reasons["bm25"] = float(bm25[row])
+                reasons["bm25"] = float(bm25[text, row])
+            if text:
+                reasons["intent"] = float(text)
             if self._penalty[positions[row]]:
                 reasons["feedback_penalty"] = float(self._penalty[positions[row]])
             candidates.append(Candidate(self._tools[positions[row]], float(scores[row]), rank,
                                         reasons))
-        best_score = candidates[0].score if candidates else 0.0
+        # How well the best tool fits the request as a whole: the cosine for dense and hybrid
+        # (comparable across requests, unlike the standardised fused score), else BM25.
+        if not candidates:
+            best_score = 0.0
+        elif dense is not None:
+            best_score = float(dense[0].max())
+        else:
+            best_score = candidates[0].score
         threshold = self.params.abstain_below
-        abstained = not candidates or (threshold is not None and best_score < threshold)
+        abstained = not candidates or (threshold is not None and method != "bm25"
+                                       and best_score < threshold)
         return RouteResult(request, candidates, abstained, best_score)
 
-    def _candidate_positions(self, query: np.ndarray, lexical: np.ndarray | None,
-                             allowed: np.ndarray | None) -> np.ndarray:
-        """Positions (into the tool list) worth scoring: the union of each retriever's best."""
+    def _dense_candidates(self, queries: np.ndarray, allowed: np.ndarray | None
+                          ) -> tuple[list[np.ndarray], list[tuple[float, float]]]:
+        """Each text's nearest tools (positions) and the mean and spread of their cosines."""
+        if not queries.size:
+            return [], []
+        if allowed is not None:
+            return [], [_top_stats(row[allowed], self.params.depth)
+                        for row in queries @ self._vectors.T]
+        depth = min(self.params.depth, len(self._tools))
+        ids, _ = self._index.search(queries, depth)
+        found = [np.array([self._position[int(i)] for i in row if i >= 0], dtype=np.int64)
+                 for row in ids]
+        # Exact cosines: an approximate index may report distances or slightly off scores.
+        stats = [_top_stats(self._vectors[rows] @ query, depth)
+                 for rows, query in zip(found, queries, strict=True)]
+        return found, stats
+
+    def _lexical_candidates(self, lexical: list[np.ndarray], allowed: np.ndarray | None
+                            ) -> tuple[list[np.ndarray], list[tuple[float, float]]]:
+        """Each text's best BM25 matches (positions) and the mean and spread of their scores."""
+        if allowed is not None:
+            return [], [_top_stats(scores[allowed], self.params.depth) for scores in lexical]
+        depth = min(self.params.depth, len(self._tools))
+        found, stats = [], []
+        for scores in lexical:
+            top = np.argpartition(-scores, depth - 1)[:depth]
+            found.append(top[scores[top] > 0])
+            stats.append(_top_stats(scores[top], depth))
+        return found, stats
+
+    def _candidate_positions(self, found: list[np.ndarray], allowed: np.ndarray | None
+                             ) -> np.ndarray:
+        """Positions (into the tool list) worth scoring: each retriever's best for each text,
+        plus the other tools of the groups those belong to."""
         if allowed is not None:
             return np.flatnonzero(allowed)  # filtered catalogs are scored exhaustively
-        depth = min(self.params.depth, len(self._tools))
-        found = []
-        if query.size:
-            ids, _ = self._index.search(query, depth)
-            found.append(np.array([self._position[int(i)] for i in ids], dtype=np.int64))
-        if lexical is not None:
-            top = np.argpartition(-lexical, depth - 1)[:depth]
-            found.append(top[lexical[top] > 0])
-        return np.unique(np.concatenate(found))
+        positions = np.unique(np.concatenate(found))
+        if self.params.group_pull and self._group_members:
+            groups = {self._group_of[p] for p in positions} - {-1}
+            siblings = [self._group_members[g] for g in groups]
+            positions = np.unique(np.concatenate([positions, *siblings]))
+        return positions
+
+    def _pull_toward_group(self, positions: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Move each grouped tool part of the way toward its group's best score."""
+        groups = self._group_of[positions]
+        grouped = groups >= 0
+        if not grouped.any():
+            return scores
+        best = np.full(len(self._group_members), -np.inf, dtype=scores.dtype)
+        np.maximum.at(best, groups[grouped], scores[grouped])
+        pulled = scores.copy()
+        pulled[grouped] += self.params.group_pull * (best[groups[grouped]] - scores[grouped])
+        return pulled
 
     def _allowed(self, filters: ToolFilter | None) -> np.ndarray | None:
         if filters is None or filters == ToolFilter():
