@@ -8,7 +8,7 @@ from tests.conftest import make_tool
 from toolnav.catalog import Catalog
 from toolnav.config import RouteParams
 from toolnav.errors import ConfigError, EmptyCatalog
-from toolnav.route import Router, ToolFilter
+from toolnav.route import Router, ToolFilter, split_intents
 
 TOOLS = [
     make_tool("get_weather", "Current weather conditions for a city", city="City name"),
@@ -102,3 +102,45 @@ def test_bad_arguments_and_empty_catalog(catalog, tmp_path, hashing_embedder):
     with Catalog.open(tmp_path, embedder=hashing_embedder) as empty, \
             pytest.raises(EmptyCatalog, match="toolnav add"):
         Router.open(empty)
+
+
+def test_split_intents_finds_sentences_and_chained_clauses():
+    assert split_intents("Convert 30 dollars to euros and then email the result to Ann. "
+                         "Finally book a table for two.") == [
+        "Convert 30 dollars to euros", "email the result to Ann.", "Finally book a table for two."]
+    assert split_intents("weather in Oslo") == []
+
+
+def test_a_multi_step_request_keeps_every_needed_tool_near_the_top(catalog):
+    request = ("I am flying to Rome next week and need a plane ticket from Paris. "
+               "Also translate my hotel booking note into Italian.")
+    names = [c.tool.name for c in Router.open(catalog).route(request, k=2).candidates]
+    assert set(names) == {"book_flight", "translate_text"}
+
+
+def test_tools_of_one_group_are_pulled_up_together(tmp_path, real_embedder):
+    tools = [dataclasses.replace(tool, group=group) for tool, group in (
+        (make_tool("list_jokes", "Page through a collection of jokes", page="Page"), "jokes"),
+        (make_tool("joke_categories", "Categories of the collection"), "jokes"),
+        (make_tool("list_categories_of_products", "Product categories of the shop"), "shop"),
+        (make_tool("random_quote", "A random famous quote"), "quotes"),
+    )]
+    with Catalog.open(tmp_path, embedder=real_embedder) as grouped:
+        grouped.add_tools(tools, source="api")
+        grouped.build_index()
+        request = "Give me some jokes and the list of categories"
+        pulled = Router.open(grouped).route(request, k=2).candidates
+        assert {c.tool.name for c in pulled} == {"list_jokes", "joke_categories"}
+        assert (tmp_path / "lexical" / "manifest.json").is_file()  # BM25 saved for next open
+
+
+def test_best_score_separates_fitting_from_unrelated_requests(catalog):
+    router = Router.open(catalog)
+    fitting = router.route("convert 30 dollars to euros", k=1)
+    unrelated = router.route("recommend a recipe for lasagne with spinach", k=1)
+    assert fitting.best_score == pytest.approx(fitting.candidates[0].reasons["dense"])
+    assert unrelated.best_score < fitting.best_score
+    threshold = (unrelated.best_score + fitting.best_score) / 2
+    calibrated = Router.open(catalog, RouteParams(abstain_below=threshold))
+    assert calibrated.route("recommend a recipe for lasagne with spinach", k=1).abstained
+    assert not calibrated.route("convert 30 dollars to euros", k=1).abstained
