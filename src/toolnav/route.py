@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -123,9 +124,10 @@ class Router:
         self._index = catalog.vector_index()
         self._vectors = catalog.embeddings(self._ids)
         self._embedder = catalog.embedder
-        self._lexical = LexicalIndex.open(
-            catalog.home / "lexical", catalog.version, self._ids,
-            lambda: [lexical_text(tool) for tool in self._tools])
+        texts = [lexical_text(tool) for tool in self._tools]
+        # Keyed on the texts themselves: a new catalog or a new lexical_text both rebuild.
+        key = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+        self._lexical = LexicalIndex.open(catalog.home / "lexical", key, self._ids, texts)
         group_ids: dict[str, int] = {}
         self._group_of = np.array([group_ids.setdefault(tool.group, len(group_ids))
                                    if tool.group else -1 for tool in self._tools], dtype=np.int64)

@@ -174,8 +174,12 @@ def embedding_text(tool: Tool, max_chars: int = 1000) -> str:
 
 
 def lexical_text(tool: Tool) -> str:
-    """The text indexed by BM25: name (raw and split), description, parameter names and text."""
-    return f"{tool.name} {embedding_text(tool, max_chars=4000)}"
+    """The text indexed by BM25: name (raw, and its words twice), description, parameters.
+
+    Repeating the name words weights the name field above the rest (measured on dev data:
+    BM25 recall@5 +0.01 on ToolBench, unchanged on Seal-Tools; docs/benchmarks.md).
+    """
+    return f"{tool.name} {name_words(tool.name)} {embedding_text(tool, max_chars=4000)}"
 
 
 def name_words(name: str) -> str:
