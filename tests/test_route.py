@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from tests.conftest import make_tool
+from toolnav._abstention_eval import abstention_report, calibrate_threshold, fit_scores
 from toolnav.catalog import Catalog
 from toolnav.config import RouteParams
 from toolnav.errors import ConfigError, EmptyCatalog
@@ -144,3 +145,15 @@ def test_best_score_separates_fitting_from_unrelated_requests(catalog):
     calibrated = Router.open(catalog, RouteParams(abstain_below=threshold))
     assert calibrated.route("recommend a recipe for lasagne with spinach", k=1).abstained
     assert not calibrated.route("convert 30 dollars to euros", k=1).abstained
+
+
+def test_removed_gold_abstention_eval(catalog):
+    router = Router.open(catalog)
+    texts = ["how many euros is 30 dollars", "mail my landlord that the rent is late"]
+    gold = [["convert_currency"], ["send_email"]]
+    normal, removed, recall = fit_scores(router, texts, gold)
+    assert (removed < normal).all() and recall.tolist() == [1.0, 1.0]
+    threshold = calibrate_threshold(router, texts, gold, target=1.0)
+    report = abstention_report(router, texts, gold, threshold + 1e-6)
+    assert report.abstained_without_gold == 1.0
+    assert report.recall_drop == report.abstained_normal  # each abstained request had recall 1
