@@ -86,6 +86,36 @@ def exact_knn(vectors: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarra
     return ids, dist
 
 
+@numba.njit(parallel=True, **JIT)
+def merge_neighbours(best_ids, best_dist, members, local_ids, local_dist):
+    """Fold per-cluster neighbour lists (local indices into *members*) into global lists."""
+    k = best_ids.shape[1]
+    for row in numba.prange(members.shape[0]):
+        point = members[row]
+        for j in range(local_ids.shape[1]):
+            local = local_ids[row, j]
+            if local < 0:
+                continue
+            candidate = members[local]
+            d = local_dist[row, j]
+            if d >= best_dist[point, k - 1]:
+                break  # local lists are sorted: nothing further can enter
+            duplicate = False
+            for e in range(k):
+                if best_ids[point, e] == candidate:
+                    duplicate = True
+                    break
+            if duplicate:
+                continue
+            position = k - 1
+            while position > 0 and best_dist[point, position - 1] > d:
+                best_ids[point, position] = best_ids[point, position - 1]
+                best_dist[point, position] = best_dist[point, position - 1]
+                position -= 1
+            best_ids[point, position] = candidate
+            best_dist[point, position] = d
+
+
 @numba.njit(**JIT)
 def insert_sorted(pool_ids, pool_dist, checked, count, node, d):
     """Binary-insert (node, d) into the sorted pool; returns (new count, position or -1)."""
@@ -108,6 +138,40 @@ def insert_sorted(pool_ids, pool_dist, checked, count, node, d):
     pool_dist[lo] = d
     checked[lo] = False
     return min(count + 1, pool_size), lo
+
+
+def clustered_knn(vectors: np.ndarray, k: int, probes: int = 4, seed: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate k nearest neighbours for large sets: each point joins its *probes* nearest
+    of ~sqrt(n) k-means cells, and neighbours are found exactly inside each cell."""
+    n = vectors.shape[0]
+    rng = np.random.default_rng(seed)
+    count = max(2, int(np.sqrt(n)))
+    centroids = vectors[rng.choice(n, count, replace=False)].copy()
+    sample = vectors[rng.choice(n, min(n, 30 * count), replace=False)]
+    for _ in range(6):  # a few Lloyd rounds on a sample are enough to spread the cells
+        nearest = np.argmax(sample @ centroids.T, axis=1)
+        for cell in np.unique(nearest):
+            mean = sample[nearest == cell].mean(axis=0)
+            centroids[cell] = mean / max(np.linalg.norm(mean), 1e-12)
+    probes = min(probes, count)
+    cells = np.argpartition(-(vectors @ centroids.T), probes - 1, axis=1)[:, :probes]
+    best_ids = np.full((n, k), -1, dtype=np.int32)
+    best_dist = np.full((n, k), np.inf, dtype=np.float32)
+    order = np.argsort(cells.ravel(), kind="stable")
+    points = (order // probes).astype(np.int32)
+    bounds = np.searchsorted(cells.ravel()[order], np.arange(count + 1))
+    for cell in range(count):
+        members = points[bounds[cell]:bounds[cell + 1]]
+        if len(members) < 2:
+            continue
+        width = min(k, len(members) - 1)
+        local_ids = np.empty((len(members), width), dtype=np.int32)
+        local_dist = np.empty((len(members), width), dtype=np.float32)
+        block = vectors[members]
+        select_top_k(block @ block.T, width, local_ids, local_dist, 0)
+        merge_neighbours(best_ids, best_dist, members, local_ids, local_dist)
+    return best_ids, best_dist
 
 
 @numba.njit(**JIT)

@@ -203,7 +203,11 @@ class NSGIndex:
         self._entry = self._nearest_to_centroid()
         if count == 1:
             return
-        knn_ids, _ = kernels.exact_knn(vectors, min(params.knn, count - 1))
+        knn = min(params.knn, count - 1)
+        if count <= params.exact_knn_limit:
+            knn_ids, _ = kernels.exact_knn(vectors, knn)
+        else:  # exact kNN is quadratic: past the limit, exact search inside k-means cells
+            knn_ids, _ = kernels.clustered_knn(vectors, knn, seed=SEED)
         kernels.link_nodes(knn_ids, vectors, self._entry, self._build_seeds(),
                            params.build_pool, params.max_candidates, params.degree,
                            params.threads, self._graph, self._degrees, self._dists)

@@ -1,0 +1,266 @@
+"""ANN benchmark: toolnav's NSG vs hnswlib, FAISS HNSW, FAISS NSG and exact search.
+
+Data: (1) >= 100k real 384-d sentence embeddings made with the bundled MiniLM from the names and
+first docstring lines of every function and class in the installed Python packages (read with
+`ast`, nothing imported), plus the ../shared/data tools when present; cached under
+~/.cache/toolnav-bench/. (2) A clustered synthetic set (Gaussian mixture on the unit sphere).
+Ground truth by exact search. Prints recall@10 against QPS for each index and search setting,
+single-thread and two-thread, build times and memory, QPS interpolated at recall 0.95 and 0.99,
+and writes a PNG plot.
+
+Run (after `make bench-deps`):
+    .venv/bin/python bench/ann.py [--points 100000] [--queries 1000] [--plot bench/out/ann.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import itertools
+import json
+import os
+import sys
+import sysconfig
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+CACHE = Path.home() / ".cache" / "toolnav-bench"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+K = 10
+
+
+def corpus_texts(limit: int) -> list[str]:
+    """Names and docstring first lines of functions/classes in site-packages, deduplicated."""
+    texts: dict[str, None] = {}
+    for folder in ("tools.jsonl",):
+        for dataset in ("seal_tools", "toolbench"):
+            path = DATA / dataset / folder
+            if path.is_file():
+                for line in path.read_text().splitlines():
+                    row = json.loads(line)
+                    texts[f"{row['name']}: {row['description']}"[:300]] = None
+    roots = [Path(sysconfig.get_paths()[key]) for key in ("purelib", "stdlib")]
+    files = [path for root in roots for path in sorted(root.rglob("*.py"))]
+    for path in files:
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError):
+            continue
+        module = ".".join(path.with_suffix("").parts[-3:])
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                if node.name.startswith("_"):
+                    continue
+                doc = (ast.get_docstring(node) or "").strip()
+                summary = doc.splitlines()[0] if doc else f"defined in {module}"
+                texts[f"{node.name}: {summary}"[:300]] = None
+        if len(texts) >= limit:
+            break
+    return list(texts)[:limit]
+
+
+def real_embeddings(points: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cached unit embeddings: *points* to index and *queries* held out (distinct texts)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"minilm-corpus-{points + queries}.npy"
+    if not path.is_file():
+        from toolnav.embed import MiniLMEmbedder
+
+        texts = corpus_texts(points + queries)
+        if len(texts) < points + queries:
+            sys.exit(f"only {len(texts)} distinct texts found; lower --points")
+        rng = np.random.default_rng(0)
+        texts = [texts[i] for i in rng.permutation(len(texts))]
+        embedder = MiniLMEmbedder(batch_size=64)
+        started = time.perf_counter()
+        chunks = []
+        for start in range(0, len(texts), 4096):
+            chunks.append(embedder.embed(texts[start:start + 4096]))
+            print(f"  embedded {start + len(chunks[-1])}/{len(texts)} "
+                  f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        np.save(path, np.concatenate(chunks))
+    vectors = np.load(path)
+    return vectors[:points], vectors[points:points + queries]
+
+
+def clustered(points: int, queries: int, dim: int = 384, clusters: int = 100
+              ) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(clusters, dim))
+    total = points + queries
+    data = centres[rng.integers(clusters, size=total)] + 0.6 * rng.normal(size=(total, dim))
+    data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+    return data[:points], data[points:]
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth, strict=True)]))
+
+
+def measure(search: Callable[[np.ndarray], np.ndarray], queries: np.ndarray, truth: np.ndarray,
+            repeats: int = 3) -> tuple[float, float]:
+    """(recall@10, queries per second: best of *repeats* batch runs)."""
+    found = search(queries)
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        search(queries)
+        best = max(best, len(queries) / (time.perf_counter() - started))
+    return recall_at_k(found, truth), best
+
+
+def qps_at(curve: list[tuple[float, float]], target: float) -> float | None:
+    """QPS at a recall level, interpolated linearly between the bracketing settings."""
+    points = sorted(curve)
+    for (r0, q0), (r1, q1) in itertools.pairwise(points):
+        if r0 <= target <= r1:
+            return q0 if r1 == r0 else q0 + (q1 - q0) * (target - r0) / (r1 - r0)
+    return None
+
+
+def run(name: str, base: np.ndarray, queries: np.ndarray, threads: list[int]
+        ) -> dict[str, dict]:
+    import faiss
+    import hnswlib
+
+    from toolnav.config import NSGParams
+    from toolnav.index import FlatIndex
+    from toolnav.index.nsg import NSGIndex
+
+    dim = base.shape[1]
+    exact = FlatIndex(dim)
+    exact.add(np.arange(len(base)), base)
+    truth, _ = exact.search(queries, K)
+    results: dict[str, dict] = {}
+
+    def record(label: str, build_seconds: float, memory_mb: float,
+               curves: dict[int, list[tuple[float, float]]]) -> None:
+        results[label] = {"build_s": build_seconds, "memory_mb": memory_mb, "curves": curves}
+        print(f"  {label:28} build {build_seconds:6.1f} s  memory {memory_mb:6.0f} MB")
+        for thread_count, curve in curves.items():
+            points = "  ".join(f"{r:.3f}@{q:,.0f}" for r, q in curve)
+            print(f"    {thread_count} thread(s): recall@qps  {points}")
+
+    print(f"\n{name}: {len(base):,} x {dim} base, {len(queries):,} queries")
+    pools = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256]
+
+    started = time.perf_counter()
+    nsg = NSGIndex(dim, NSGParams(threads=max(threads)))
+    nsg.add(np.arange(len(base)), base)
+    build = time.perf_counter() - started
+    curves = {}
+    for thread_count in threads:
+        nsg.params = NSGParams(**{**nsg.params.__dict__, "threads": thread_count})
+        curves[thread_count] = [measure(lambda q, L=L: nsg.search(q, K, pool=L)[0], queries,
+                                        truth) for L in pools]
+    memory = (nsg._vectors.nbytes + nsg._graph.nbytes + nsg._dists.nbytes) / 2**20
+    record("toolnav NSG (R32 L100 C500)", build, memory, curves)
+
+    started = time.perf_counter()
+    hnsw = hnswlib.Index(space="ip", dim=dim)
+    hnsw.init_index(max_elements=len(base), M=16, ef_construction=200, random_seed=0)
+    hnsw.set_num_threads(max(threads))
+    hnsw.add_items(base, np.arange(len(base)))
+    build = time.perf_counter() - started
+    curves = {}
+    for thread_count in threads:
+        hnsw.set_num_threads(thread_count)
+        curve = []
+        for ef in pools:
+            hnsw.set_ef(max(ef, K))
+            curve.append(measure(lambda q: hnsw.knn_query(q, K)[0], queries, truth))
+        curves[thread_count] = curve
+    record("hnswlib (M16 efC200)", build, len(base) * (dim * 4 + 16 * 2 * 4 + 16) / 2**20,
+           curves)
+
+    for label, factory in (("FAISS HNSW (M32 efC40)", lambda: faiss.IndexHNSWFlat(dim, 32)),
+                           ("FAISS NSG (R32)", lambda: faiss.IndexNSGFlat(dim, 32))):
+        faiss.omp_set_num_threads(max(threads))
+        started = time.perf_counter()
+        index = factory()
+        index.add(base)
+        build = time.perf_counter() - started
+        curves = {}
+        for thread_count in threads:
+            faiss.omp_set_num_threads(thread_count)
+            curve = []
+            for ef in pools:
+                if "HNSW" in label:
+                    index.hnsw.efSearch = max(ef, K)
+                else:
+                    index.nsg.search_L = max(ef, K)
+                curve.append(measure(lambda q, index=index: index.search(q, K)[1], queries,
+                                     truth))
+            curves[thread_count] = curve
+        record(label, build, len(base) * (dim * 4 + 32 * 2 * 4) / 2**20, curves)
+
+    faiss.omp_set_num_threads(1)
+    flat_recall, flat_qps = measure(lambda q: exact.search(q, K)[0], queries, truth, 1)
+    record("exact (numpy, BLAS threads)", 0.0, base.nbytes / 2**20, {1: [(flat_recall,
+                                                                           flat_qps)]})
+    return results
+
+
+def summarise(name: str, results: dict[str, dict]) -> None:
+    nsg, hnsw = results["toolnav NSG (R32 L100 C500)"], results["hnswlib (M16 efC200)"]
+    print(f"\n{name} summary (single thread, QPS interpolated on each curve):")
+    for target in (0.95, 0.99):
+        ours, peer = qps_at(nsg["curves"][1], target), qps_at(hnsw["curves"][1], target)
+        ratio = f"{ours / peer:.2f}x" if ours and peer else "n/a"
+        print(f"  recall {target}: NSG {ours or float('nan'):,.0f} QPS, hnswlib "
+              f"{peer or float('nan'):,.0f} QPS -> {ratio}")
+    print(f"  build: NSG {nsg['build_s']:.1f} s, hnswlib {hnsw['build_s']:.1f} s -> "
+          f"{nsg['build_s'] / hnsw['build_s']:.2f}x")
+
+
+def plot(all_results: dict[str, dict[str, dict]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(all_results), figsize=(7 * len(all_results), 5),
+                                squeeze=False)
+    for axis, (dataset, results) in zip(axes[0], all_results.items(), strict=True):
+        for label, result in results.items():
+            for thread_count, curve in result["curves"].items():
+                recalls, qps = zip(*curve, strict=True)
+                axis.plot(recalls, qps, marker="o", markersize=3,
+                          linestyle="-" if thread_count == 1 else "--",
+                          label=f"{label}, {thread_count}t")
+        axis.set(title=dataset, xlabel="recall@10", ylabel="queries per second", yscale="log",
+                 xlim=(0.8, 1.0))
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--plot", type=Path, default=Path("bench/out/ann.png"))
+    parser.add_argument("--skip-synthetic", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+    all_results = {}
+    base, queries = real_embeddings(args.points, args.queries)
+    all_results["MiniLM embeddings (real)"] = run("MiniLM embeddings (real)", base, queries,
+                                                  [1, 2])
+    if not args.skip_synthetic:
+        base, queries = clustered(args.points, args.queries)
+        all_results["clustered synthetic"] = run("clustered synthetic", base, queries, [1, 2])
+    for name, results in all_results.items():
+        summarise(name, results)
+    plot(all_results, args.plot)
+    print(f"\nplot written to {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
