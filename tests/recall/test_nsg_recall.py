@@ -69,3 +69,11 @@ def test_inserts_and_deletes_keep_recall_and_reachability():
 def test_non_unit_vectors_are_refused():
     with pytest.raises(VectorIndexError, match=r"norm 2\.0000; NSG needs unit vectors"):
         NSGIndex(4).add(np.array([1]), np.array([[2.0, 0, 0, 0]], dtype=np.float32))
+
+
+def test_cell_knn_graph_beyond_the_exact_limit_keeps_recall(data):
+    vectors, queries, exact, _ = data
+    nsg = NSGIndex(32, NSGParams(degree=24, knn=32, build_pool=64, exact_knn_limit=1000))
+    nsg.add(np.arange(4000), vectors)
+    assert nsg.reachable_from_entry()
+    assert recall(nsg, exact, queries, pool=64) >= 0.95
