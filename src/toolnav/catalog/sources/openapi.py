@@ -1,0 +1,148 @@
+"""Tools from an OpenAPI 3 document: one tool per operation, bound to an HTTP call.
+
+Path, query and header parameters and the properties of a JSON request body are merged into
+one object schema; the binding records where each argument goes (``locations``) so
+`toolnav.execute` can rebuild the request. A body that is not an object becomes one ``body``
+argument. Local ``$ref``s (``#/components/...``) are resolved; the base URL is the first
+``servers`` entry.
+
+Example:
+    tools = tools_from_openapi(json.loads(Path("openapi.json").read_text()), source="shop")
+    tools[0].binding   # {"kind": "http", "method": "GET", "path": "/items/{item_id}", ...}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from toolnav.errors import SourceError
+from toolnav.tool import Tool
+
+__all__ = ["tools_from_openapi"]
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+_LOCATIONS = {"path": "path", "query": "query", "header": "header"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def tools_from_openapi(data: Mapping[str, Any], *, source: str = "openapi") -> list[Tool]:
+    """One tool per operation of an OpenAPI 3 document.
+
+    Args:
+        data: the parsed document.
+        source: the source label (also the tools' group).
+
+    Returns:
+        The tools, in path and method order.
+
+    Raises:
+        SourceError: not OpenAPI 3, no paths, an unresolvable ``$ref``, or no base URL.
+    """
+    version = str(data.get("openapi", ""))
+    if not version.startswith("3."):
+        raise SourceError(f"OpenAPI document version {version!r}: only OpenAPI 3.x is supported")
+    paths = data.get("paths")
+    if not isinstance(paths, Mapping) or not paths:
+        raise SourceError("the OpenAPI document has no 'paths'")
+    servers = data.get("servers") or []
+    base_url = servers[0].get("url", "") if servers and isinstance(servers[0], Mapping) else ""
+    if not base_url:
+        raise SourceError("the OpenAPI document has no 'servers' URL; add "
+                          "\"servers\": [{\"url\": \"http://host:port\"}]")
+    api = str((data.get("info") or {}).get("title") or source)
+    tools = []
+    for path, item in paths.items():
+        item = _resolve(data, item)
+        shared = item.get("parameters") or []
+        for method in METHODS:
+            if method in item:
+                tools.append(_operation_tool(data, path, method, _resolve(data, item[method]),
+                                             shared, base_url, source, api))
+    return tools
+
+
+def _operation_tool(data: Mapping[str, Any], path: str, method: str,
+                    operation: Mapping[str, Any], shared: list[Any], base_url: str,
+                    source: str, api: str) -> Tool:
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    locations: dict[str, str] = {}
+    declared = [_resolve(data, ref) for ref in [*shared, *(operation.get("parameters") or [])]]
+    parameters = {(p["in"], p["name"]): p for p in declared}
+    for (where, name), parameter in parameters.items():
+        if where not in _LOCATIONS:
+            continue  # cookie parameters are not supported
+        schema = dict(_inline(data, parameter.get("schema") or {"type": "string"}))
+        if parameter.get("description"):
+            schema["description"] = parameter["description"]
+        properties[name] = schema
+        locations[name] = _LOCATIONS[where]
+        if parameter.get("required") or where == "path":
+            required.append(name)
+    body = _json_body(data, operation)
+    if body is not None:
+        body_schema, body_required = body
+        if body_schema.get("type") == "object" and isinstance(body_schema.get("properties"),
+                                                             Mapping):
+            for name, schema in body_schema["properties"].items():
+                properties[name] = schema
+                locations[name] = "body"
+            required += [name for name in body_schema.get("required") or [] if name in properties]
+        else:
+            properties["body"] = body_schema
+            locations["body"] = "body_whole"
+            if body_required:
+                required.append("body")
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(dict.fromkeys(required))
+    name = operation.get("operationId") or f"{method}_{path}"
+    description = operation.get("summary") or operation.get("description") or ""
+    if operation.get("summary") and operation.get("description"):
+        description = f"{operation['summary']}. {operation['description']}"
+    return Tool(name=_UNSAFE.sub("_", name).strip("_"), description=description,
+                input_schema=schema, source=source, group=api,
+                tags=tuple(operation.get("tags") or ()),
+                binding={"kind": "http", "method": method.upper(), "base_url": base_url,
+                         "path": path, "locations": locations})
+
+
+def _json_body(data: Mapping[str, Any], operation: Mapping[str, Any]
+               ) -> tuple[dict[str, Any], bool] | None:
+    body = _resolve(data, operation.get("requestBody") or {})
+    content = body.get("content") or {}
+    media = next((value for key, value in content.items() if "json" in key), None)
+    if media is None:
+        return None
+    schema = _inline(data, media.get("schema") or {})
+    return dict(schema), bool(body.get("required"))
+
+
+def _inline(data: Mapping[str, Any], node: Any, depth: int = 0) -> Any:
+    """A copy of a schema with every local ``$ref`` replaced by its target (depth-bounded)."""
+    if depth > 64:
+        raise SourceError("OpenAPI schema nests more than 64 levels deep (a $ref cycle?)")
+    node = _resolve(data, node)
+    if isinstance(node, Mapping):
+        return {key: _inline(data, value, depth + 1) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(data, value, depth + 1) for value in node]
+    return node
+
+
+def _resolve(data: Mapping[str, Any], node: Any, depth: int = 0) -> Any:
+    """Follow a local ``$ref`` (recursively, bounded) to the node it names."""
+    if not isinstance(node, Mapping) or "$ref" not in node:
+        return node
+    ref = node["$ref"]
+    if not isinstance(ref, str) or not ref.startswith("#/") or depth > 20:
+        raise SourceError(f"OpenAPI $ref {ref!r} is not a resolvable local reference")
+    target: Any = data
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(target, Mapping) or part not in target:
+            raise SourceError(f"OpenAPI $ref {ref!r} points to nothing")
+        target = target[part]
+    return _resolve(data, target, depth + 1)

@@ -1,0 +1,200 @@
+"""Run a validated call on the tool's source: a Python callable, an HTTP API, or an MCP server.
+
+Every failure — an exception in the tool, an HTTP error status, an MCP ``isError`` result, a
+timeout, a missing binding — becomes a `ToolResult` with ``is_error=True`` and a message,
+never an exception, so the agent can hand it to the model. Output longer than
+``max_output_chars`` is cut and flagged ``truncated`` (the model gets the head and a notice).
+Validation is not done here; see `toolnav.validate`.
+
+Example:
+    result = Executor(timeout_seconds=10).execute(tool, {"a": 2, "b": 3})
+    print(result.is_error, result.content)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from toolnav.catalog.sources.python import resolve_target
+from toolnav.errors import ConfigError, SourceError, ToolExecutionError
+from toolnav.tool import Tool
+
+__all__ = ["DEFAULT_MAX_OUTPUT_CHARS", "DEFAULT_TIMEOUT_SECONDS", "Executor", "ToolResult",
+           "run_sync"]
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+DEFAULT_MAX_OUTPUT_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a call produced.
+
+    Attributes:
+        tool: the catalog name of the tool.
+        is_error: the call failed; ``content`` says why.
+        content: text for the model (JSON for structured results).
+        data: the structured result when there is one (``None`` on error).
+        truncated: ``content`` was cut to the output limit.
+        seconds: wall time of the call.
+    """
+
+    tool: str
+    is_error: bool
+    content: str
+    data: Any = None
+    truncated: bool = False
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-serialisable data (for traces and the CLI)."""
+        return {"tool": self.tool, "is_error": self.is_error, "content": self.content,
+                "truncated": self.truncated, "seconds": round(self.seconds, 4)}
+
+
+class Executor:
+    """Runs tool calls with a timeout and an output size limit.
+
+    Args:
+        timeout_seconds: limit per call. A Python callable that overruns keeps running in
+            its worker thread (Python cannot kill threads) but its result is discarded.
+        max_output_chars: longer output is truncated.
+
+    Raises:
+        ConfigError: a limit is not positive.
+    """
+
+    def __init__(self, *, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS) -> None:
+        if timeout_seconds <= 0 or max_output_chars <= 0:
+            raise ConfigError("timeout_seconds and max_output_chars must be positive")
+        self.timeout_seconds = timeout_seconds
+        self.max_output_chars = max_output_chars
+
+    def execute(self, tool: Tool, arguments: Mapping[str, Any]) -> ToolResult:
+        """Call *tool* with (already validated) *arguments*; never raises for tool failures."""
+        start = time.perf_counter()
+        try:
+            data = self._dispatch(tool, dict(arguments))
+        except (ToolExecutionError, SourceError) as error:
+            return ToolResult(tool.name, True, str(error), seconds=time.perf_counter() - start)
+        except Exception as error:  # the tool's own failure, reported to the model
+            message = f"tool {tool.name!r} raised {type(error).__name__}: {error}"
+            return ToolResult(tool.name, True, message, seconds=time.perf_counter() - start)
+        content = data if isinstance(data, str) else _to_json(data)
+        truncated = len(content) > self.max_output_chars
+        if truncated:
+            content = (content[: self.max_output_chars] + f"\n[output truncated: {len(content)} "
+                       f"characters, limit {self.max_output_chars}]")
+        return ToolResult(tool.name, False, content, data, truncated,
+                          time.perf_counter() - start)
+
+    def _dispatch(self, tool: Tool, arguments: dict[str, Any]) -> Any:
+        binding = tool.binding or {}
+        kind = binding.get("kind")
+        if kind == "python":
+            return self._call_python(binding, arguments)
+        if kind == "http":
+            return self._call_http(binding, arguments)
+        if kind == "mcp":
+            return run_sync(self._call_mcp(binding, arguments), self.timeout_seconds)
+        raise ToolExecutionError(f"tool {tool.name!r} has no executable binding (kind "
+                                 f"{kind!r}); it can be routed but not called")
+
+    def _call_python(self, binding: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
+        func = resolve_target(binding["target"])
+        positional = [arguments.pop(name) for name in binding.get("positional", ())
+                      if name in arguments]
+        if inspect.iscoroutinefunction(func):
+            return run_sync(func(*positional, **arguments), self.timeout_seconds)
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        future = pool.submit(func, *positional, **arguments)
+        try:
+            return future.result(timeout=self.timeout_seconds)
+        except concurrent.futures.TimeoutError:
+            raise ToolExecutionError(f"timed out after {self.timeout_seconds:g} s") from None
+        finally:
+            pool.shutdown(wait=False)
+
+    def _call_http(self, binding: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
+        locations: Mapping[str, str] = binding.get("locations", {})
+        path = binding["path"]
+        query: dict[str, Any] = {}
+        headers: dict[str, str] = {}
+        body: Any = None
+        for name, value in arguments.items():
+            where = locations.get(name, "body")
+            if where == "path":
+                path = path.replace("{" + name + "}", quote(str(value), safe=""))
+            elif where == "query":
+                query[name] = json.dumps(value) if isinstance(value, dict | list) else value
+            elif where == "header":
+                headers[name] = str(value)
+            elif where == "body_whole":
+                body = value
+            else:
+                body = {**(body or {}), name: value}
+        url = binding["base_url"].rstrip("/") + path
+        try:
+            response = httpx.request(binding["method"].upper(), url, params=query,
+                                     headers=headers, json=body, timeout=self.timeout_seconds)
+        except httpx.TimeoutException:
+            raise ToolExecutionError(f"HTTP {binding['method']} {url} timed out after "
+                                     f"{self.timeout_seconds:g} s") from None
+        except httpx.HTTPError as error:
+            raise ToolExecutionError(f"HTTP {binding['method']} {url} failed: {error}") from None
+        if response.status_code >= 400:
+            raise ToolExecutionError(f"HTTP {response.status_code} from {binding['method']} "
+                                     f"{url}: {response.text[:500]}")
+        if "json" in response.headers.get("content-type", ""):
+            return response.json()
+        return response.text
+
+    async def _call_mcp(self, binding: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
+        from toolnav.catalog.sources.mcp import connect
+
+        async with connect(binding["config"], binding["server"]) as client:
+            result = await client.call_tool(binding["tool"], arguments)
+        text = "\n".join(getattr(block, "text", "") for block in result.content
+                         if getattr(block, "type", "") == "text")
+        if result.is_error:
+            raise ToolExecutionError(f"MCP tool {binding['tool']!r} on server "
+                                     f"{binding['server']!r} failed: {text or 'no message'}")
+        return result.structured_content if result.structured_content is not None else text
+
+
+def run_sync(coroutine: Any, timeout_seconds: float) -> Any:
+    """Run *coroutine* to completion with a timeout, even if an event loop is already running.
+
+    Raises:
+        ToolExecutionError: the timeout expired.
+    """
+    async def bounded() -> Any:
+        try:
+            return await asyncio.wait_for(coroutine, timeout_seconds)
+        except TimeoutError:
+            raise ToolExecutionError(f"timed out after {timeout_seconds:g} s") from None
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(bounded())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, bounded()).result()
+
+
+def _to_json(data: Any) -> str:
+    try:
+        return json.dumps(data, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(data)

@@ -1,0 +1,60 @@
+"""OpenAPI 3 operations become tools with HTTP bindings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.sources.services import EXAMPLES
+from toolnav.catalog.sources import load_source
+from toolnav.catalog.sources.openapi import tools_from_openapi
+from toolnav.errors import SourceError
+
+pytestmark = pytest.mark.timeout(30)
+
+SPEC = json.loads((EXAMPLES / "openapi_service" / "openapi.json").read_text())
+
+
+def test_operations_become_tools():
+    tools = {tool.name: tool for tool in tools_from_openapi(SPEC, source="shop")}
+    assert set(tools) == {"search_items", "get_item", "create_order"}
+    order = tools["create_order"]
+    assert order.group == "shop" and order.description == "Order an item"
+    schema = order.input_schema
+    assert set(schema["properties"]) == {"X-Customer", "item_id", "quantity", "gift_wrap"}
+    assert set(schema["required"]) == {"X-Customer", "item_id", "quantity"}
+    assert schema["properties"]["quantity"]["minimum"] == 1  # $ref resolved
+    assert order.binding == {
+        "kind": "http", "method": "POST", "base_url": "http://127.0.0.1:8808",
+        "path": "/orders", "locations": {"X-Customer": "header", "item_id": "body",
+                                         "quantity": "body", "gift_wrap": "body"}}
+    assert tools["get_item"].input_schema["required"] == ["item_id"]
+    assert tools["search_items"].binding["locations"] == {"q": "query", "limit": "query"}
+
+
+def test_load_source_recognises_openapi(tmp_path):
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps(SPEC))
+    assert len(load_source(path).tools) == 3
+
+
+def test_non_object_body_becomes_one_argument():
+    spec = {"openapi": "3.0.0", "servers": [{"url": "http://x"}], "paths": {"/tags": {"put": {
+        "operationId": "set_tags", "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}}}}}}}
+    tool = tools_from_openapi(spec)[0]
+    assert tool.input_schema["required"] == ["body"]
+    assert tool.binding["locations"] == {"body": "body_whole"}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"openapi": "2.0"}, "only OpenAPI 3"),
+    ({"paths": {}}, "no 'paths'"),
+    ({"servers": []}, "no 'servers' URL"),
+    ({"paths": {"/a": {"get": {"parameters": [{"$ref": "#/components/nope"}]}}}},
+     "points to nothing"),
+])
+def test_bad_documents(change, message):
+    with pytest.raises(SourceError, match=message):
+        tools_from_openapi({**SPEC, **change})

@@ -1,0 +1,111 @@
+"""Execution on real sources: Python callables, the example HTTP service, an MCP stdio server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sources.services import EXAMPLES, MCP_CONFIG, start_shop
+from toolnav.catalog.sources.mcp import tools_from_mcp_config
+from toolnav.catalog.sources.python import tools_from_module
+from toolnav.errors import ConfigError
+from toolnav.execute import Executor
+from toolnav.tool import Tool
+
+pytestmark = pytest.mark.timeout(60)
+
+PYTHON_TOOLS = {tool.name: tool for tool in tools_from_module(str(EXAMPLES / "python_tools.py"))}
+
+
+@pytest.fixture(scope="module")
+def shop():
+    server, url, tools = start_shop()
+    yield url, {tool.name: tool for tool in tools}
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def calc_tools():
+    return {tool.name: tool for tool in tools_from_mcp_config(MCP_CONFIG)}
+
+
+def test_python_call_returns_structured_data():
+    result = Executor().execute(PYTHON_TOOLS["convert_temperature"], {"value": 100, "unit": "C"})
+    assert not result.is_error
+    assert result.data == {"value": 212.0, "unit": "F"}
+    assert result.content == '{"value": 212.0, "unit": "F"}'
+
+
+def test_python_exception_becomes_tool_error():
+    result = Executor().execute(PYTHON_TOOLS["divide"], {"numerator": 1, "denominator": 0})
+    assert result.is_error
+    assert "ZeroDivisionError" in result.content and result.data is None
+
+
+def test_timeout_becomes_tool_error():
+    result = Executor(timeout_seconds=0.2).execute(PYTHON_TOOLS["wait"], {"seconds": 2})
+    assert result.is_error and "timed out after 0.2 s" in result.content
+    assert result.seconds < 1.5
+
+
+def test_output_is_truncated_at_the_limit():
+    result = Executor(max_output_chars=50).execute(PYTHON_TOOLS["repeat_text"],
+                                                   {"text": "abc", "times": 100})
+    assert not result.is_error and result.truncated
+    assert result.content.startswith("abc" * 16) and "limit 50" in result.content
+
+
+def test_unbound_and_broken_bindings_are_tool_errors():
+    assert "no executable binding" in Executor().execute(Tool(name="x"), {}).content
+    broken = Tool(name="y", binding={"kind": "python", "target": "no_such_mod:f"})
+    assert Executor().execute(broken, {}).is_error
+
+
+def test_positional_only_parameters_are_passed_in_order():
+    power = Tool(name="pow", binding={"kind": "python", "target": "operator:pow",
+                                      "positional": ["a", "b"]})
+    assert Executor().execute(power, {"b": 3, "a": 2}).data == 8
+
+
+def test_http_get_with_path_and_query(shop):
+    _, tools = shop
+    result = Executor().execute(tools["search_items"], {"q": "lamp", "limit": 1})
+    assert not result.is_error and result.data == [{"id": 1, "name": "desk lamp", "price": 25.0}]
+    assert Executor().execute(tools["get_item"], {"item_id": 3}).data["name"] == "oak desk"
+
+
+def test_http_post_with_header_and_body(shop):
+    _, tools = shop
+    result = Executor().execute(tools["create_order"], {"X-Customer": "ann", "item_id": 2,
+                                                        "quantity": 3})
+    assert not result.is_error
+    assert result.data["customer"] == "ann" and result.data["quantity"] == 3
+
+
+def test_http_error_status_becomes_tool_error(shop):
+    _, tools = shop
+    result = Executor().execute(tools["get_item"], {"item_id": 99})
+    assert result.is_error and "HTTP 404" in result.content and "no item 99" in result.content
+
+
+def test_http_unreachable_becomes_tool_error(shop):
+    _, tools = shop
+    dead = Tool(name="dead", binding={**tools["get_item"].binding,
+                                      "base_url": "http://127.0.0.1:9"})
+    assert Executor(timeout_seconds=2).execute(dead, {"item_id": 1}).is_error
+
+
+def test_mcp_call_over_stdio(calc_tools):
+    result = Executor().execute(calc_tools["calc__multiply"], {"a": 6, "b": 7})
+    assert not result.is_error
+    assert "42" in result.content
+
+
+def test_mcp_error_result_becomes_tool_error(calc_tools):
+    result = Executor().execute(calc_tools["calc__refuse"], {"reason": "no way"})
+    assert result.is_error and "refused: no way" in result.content
+
+
+def test_bad_limits():
+    with pytest.raises(ConfigError):
+        Executor(timeout_seconds=0)
