@@ -1,0 +1,110 @@
+"""The calling loop end to end: real catalog and router, example tools, fake LLM over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fake_llm import FakeLLM, text, tool_call
+from tests.sources.services import EXAMPLES
+from toolnav.agent import Agent, AgentParams
+from toolnav.catalog import Catalog
+from toolnav.config import LLMSettings
+from toolnav.errors import ConfigError, LLMError
+from toolnav.llm import ChatClient
+from toolnav.route import Router
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def catalog(tmp_path, hashing_embedder):
+    with Catalog.open(tmp_path / "home", embedder=hashing_embedder) as opened:
+        opened.add_source(EXAMPLES / "python_tools.py")
+        opened.build_index()
+        yield opened
+
+
+def _run(catalog, script, request="add 2 and 3", **params):
+    with FakeLLM(script) as llm:
+        client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake", max_retries=0))
+        agent = Agent(Router.open(catalog), client, trace_dir=catalog.home / "traces",
+                      params=AgentParams(**params), feedback=catalog)
+        outcome = agent.run(request)
+    trace = [json.loads(line) for line in outcome.trace_path.read_text().splitlines()]
+    return outcome, llm.requests, trace
+
+
+def test_valid_call_executes_and_answer_is_returned(catalog):
+    outcome, requests, trace = _run(catalog, [
+        tool_call("add_numbers", {"a": 2, "b": 3}), text("2 + 3 = 5")])
+    assert outcome.status == "answered" and outcome.answer == "2 + 3 = 5"
+    assert outcome.calls[0]["result"]["content"] == "5" and outcome.repairs == 0
+    offered = [tool["function"]["name"] for tool in requests[0]["tools"]]
+    assert "add_numbers" in offered
+    assert requests[1]["messages"][-1] == {"role": "tool", "tool_call_id": "call_1",
+                                           "content": "5"}
+    events = [record["event"] for record in trace]
+    assert events == ["request", "route", "render", "llm", "validation", "execution", "llm",
+                      "outcome"]
+    assert trace[1]["candidates"] and trace[2]["tokens"] > 0
+    assert catalog.feedback_scores()["add_numbers"][1] == 1
+
+
+def test_invalid_call_gets_the_validation_error_then_the_repair_executes(catalog):
+    outcome, requests, trace = _run(catalog, [
+        tool_call("add_numbers", {"a": "two", "b": 3}),
+        tool_call("add_numbers", {"a": "2", "b": 3}, call_id="call_2"),  # "2" is coerced
+        text("5")])
+    assert outcome.status == "answered" and outcome.repairs == 1
+    feedback = requests[1]["messages"][-1]
+    assert feedback["role"] == "tool" and feedback["tool_call_id"] == "call_1"
+    assert "- a: wrong type; expected integer" in feedback["content"]
+    assert 'given string "two"' in feedback["content"]
+    assert outcome.calls == [{"tool": "add_numbers", "arguments": {"a": 2, "b": 3},
+                              "result": outcome.calls[0]["result"]}]
+    assert [r["ok"] for r in trace if r["event"] == "validation"] == [False, True]
+
+
+def test_repairs_stop_at_the_bound(catalog):
+    bad = [tool_call("add_numbers", {"a": 1}, call_id=f"c{i}") for i in range(5)]
+    outcome, requests, _ = _run(catalog, bad, max_repairs=2)
+    assert outcome.status == "repairs_exhausted" and outcome.repairs == 2
+    assert "still invalid after 2 repair(s)" in outcome.answer
+    assert "- b: required parameter is missing" in outcome.answer
+    assert len(requests) == 3 and not outcome.calls
+
+
+def test_unknown_tool_name_counts_as_a_repair(catalog):
+    outcome, requests, _ = _run(catalog, [tool_call("launch_rocket", {}), text("sorry")])
+    assert outcome.status == "answered" and outcome.repairs == 1
+    assert "not offered" in requests[1]["messages"][-1]["content"]
+
+
+def test_tool_exception_becomes_a_tool_error_message(catalog):
+    outcome, requests, _ = _run(catalog, [
+        tool_call("divide", {"numerator": 1, "denominator": 0}), text("cannot divide by 0")],
+        request="divide 1 by 0")
+    assert outcome.status == "answered"
+    assert outcome.calls[0]["result"]["is_error"]
+    message = requests[1]["messages"][-1]["content"]
+    assert message.startswith("Tool error:") and "ZeroDivisionError" in message
+    assert catalog.feedback_scores()["divide"][1] == 1
+
+
+def test_step_limit(catalog):
+    calls = [tool_call("add_numbers", {"a": 1, "b": i}, call_id=f"c{i}") for i in range(3)]
+    outcome, _, _ = _run(catalog, calls, max_steps=2)
+    assert outcome.status == "step_limit" and outcome.steps == 2 and len(outcome.calls) == 2
+    assert "within 2 LLM turns" in outcome.answer
+
+
+def test_llm_failure_and_bad_input(catalog):
+    with pytest.raises(LLMError):
+        _run(catalog, [(500, {"error": "down"})])
+    with pytest.raises(ConfigError):
+        AgentParams(max_steps=0)
+    with pytest.raises(ConfigError, match="empty"):
+        Agent(Router.open(catalog), ChatClient(LLMSettings(base_url="http://x", model="m")),
+              trace_dir=catalog.home).run("  ")
