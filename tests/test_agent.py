@@ -108,3 +108,41 @@ def test_llm_failure_and_bad_input(catalog):
     with pytest.raises(ConfigError, match="empty"):
         Agent(Router.open(catalog), ChatClient(LLMSettings(base_url="http://x", model="m")),
               trace_dir=catalog.home).run("  ")
+
+
+def _toolnav(home, *args, env=None, check_exit=0):
+    import os
+    import subprocess
+    import sys
+
+    process = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), *args],
+                             capture_output=True, text=True, timeout=120,
+                             env={**os.environ, **(env or {})})
+    assert process.returncode == check_exit, process.stdout + process.stderr
+    assert "Traceback" not in process.stderr
+    return process
+
+
+def test_cli_run_and_trace(tmp_path):
+    home = tmp_path / "home"
+    _toolnav(home, "add", str(EXAMPLES / "python_tools.py"))
+    script = [tool_call("convert_temperature", {"value": "212", "unit": "F"}), text("100 C")]
+    with FakeLLM(script) as llm:
+        env = {"TOOLNAV_LLM_BASE_URL": llm.base_url, "TOOLNAV_LLM_MODEL": "fake"}
+        ran = _toolnav(home, "run", "convert 212 F to Celsius", "-k", "3", env=env)
+    assert "convert_temperature" in ran.stdout and '"value": 100.0' in ran.stdout
+    assert "answered after 2 LLM turn(s), 0 repair(s)" in ran.stdout and "100 C" in ran.stdout
+    shown = _toolnav(home, "trace").stdout
+    for event in ("request", "route", "render", "llm", "validation", "execution", "outcome"):
+        assert event in shown
+    assert "answered: 100 C" in shown
+
+
+def test_cli_run_without_llm_and_trace_errors(tmp_path):
+    env = {"TOOLNAV_LLM_BASE_URL": "", "TOOLNAV_LLM_MODEL": "", "OPENAI_API_KEY": ""}
+    failed = _toolnav(tmp_path, "run", "anything", env=env, check_exit=1)
+    assert "no LLM endpoint configured: set TOOLNAV_LLM_BASE_URL" in failed.stderr
+    assert "no traces under" in _toolnav(tmp_path, "trace", check_exit=1).stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    assert "is not a JSON line" in _toolnav(tmp_path, "trace", str(bad), check_exit=1).stderr

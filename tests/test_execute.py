@@ -109,3 +109,25 @@ def test_mcp_error_result_becomes_tool_error(calc_tools):
 def test_bad_limits():
     with pytest.raises(ConfigError):
         Executor(timeout_seconds=0)
+
+
+def test_cli_call_validates_then_executes(tmp_path):
+    import subprocess
+    import sys
+
+    def toolnav(*args, check_exit=0):
+        process = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(tmp_path),
+                                  *args], capture_output=True, text=True, timeout=60)
+        assert process.returncode == check_exit, process.stdout + process.stderr
+        assert "Traceback" not in process.stderr
+        return process
+
+    toolnav("add", str(EXAMPLES / "python_tools.py"))
+    assert toolnav("call", "add_numbers", "--args", '{"a": "2", "b": 40}').stdout == "42\n"
+    invalid = toolnav("call", "add_numbers", "--args", '{"a": "x", "c": 1}', check_exit=1)
+    assert "- a: wrong type" in invalid.stderr and "- b: required parameter is missing" \
+        in invalid.stderr and "- c: unknown parameter" in invalid.stderr
+    failed = toolnav("call", "divide", "--args", '{"numerator": 1, "denominator": 0}',
+                     check_exit=1)
+    assert "ZeroDivisionError" in failed.stderr
+    assert "no tool named" in toolnav("call", "nope", check_exit=1).stderr

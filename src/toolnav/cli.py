@@ -28,7 +28,7 @@ from rich.table import Table
 
 from toolnav.catalog import Catalog, IndexReport
 from toolnav.config import Settings
-from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError
+from toolnav.errors import ConfigError, EmptyCatalog, ToolExecutionError, ToolnavError
 
 if TYPE_CHECKING:
     from toolnav.route import RouteResult
@@ -221,6 +221,107 @@ def evaluate(
         for metric in rows[0].metrics:
             table.add_row(metric, *(f"{row.metrics[metric]:.3f}" for row in rows))
         console.print(table)
+
+
+@app.command()
+def call(
+    name: Annotated[str, typer.Argument(help="The tool's name in the catalog.")],
+    args: Annotated[str, typer.Option("--args", help="Arguments as a JSON object.")] = "{}",
+    allow_unknown: Annotated[bool, typer.Option(
+        "--allow-unknown", help="Accept arguments the schema does not declare.")] = False,
+    timeout: Annotated[float, typer.Option(min=0.001, help="Seconds.")] = 30.0,
+) -> None:
+    """Validate arguments against a tool's schema and execute it; exit 1 on a tool error."""
+    from toolnav.execute import Executor
+    from toolnav.validate import validate_arguments
+
+    with _open_catalog() as catalog:
+        tool = catalog.get(name)
+        arguments = validate_arguments(tool, args, allow_unknown=allow_unknown)
+        result = Executor(timeout_seconds=timeout).execute(tool, arguments)
+        catalog.record_outcome(tool.name, not result.is_error)
+    if result.is_error:
+        raise ToolExecutionError(result.content)
+    print(result.content)
+
+
+@app.command()
+def run(
+    request: Annotated[str, typer.Argument(help="What you want done, in plain words.")],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="Tools routed per request.")] = 5,
+    budget: Annotated[int, typer.Option(min=1, help="Token budget for tool definitions.")
+                      ] = 3000,
+    max_repairs: Annotated[int, typer.Option(min=0, help="Invalid calls to repair.")] = 2,
+    max_steps: Annotated[int, typer.Option(min=1, help="LLM turns.")] = 8,
+) -> None:
+    """Answer a request with tools: route, ask the LLM, validate, execute, repeat."""
+    from toolnav.agent import Agent, AgentParams
+    from toolnav.llm import ChatClient
+    from toolnav.route import Router
+
+    params = AgentParams(k=k, token_budget=budget, max_repairs=max_repairs, max_steps=max_steps)
+    with ChatClient(state.settings.llm) as llm, _open_catalog() as catalog:
+        if len(catalog) == 0:
+            raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE`")
+        _build_index(catalog)
+        agent = Agent(Router.open(catalog), llm, trace_dir=state.settings.home / "traces",
+                      params=params, feedback=catalog)
+        outcome = agent.run(request)
+    for made in outcome.calls:
+        marker = "[red]error[/]" if made["result"]["is_error"] else "[green]ok[/]"
+        console.print(f"{marker} {made['tool']}({json.dumps(made['arguments'])}) -> "
+                      f"{_first_line(made['result']['content'])}", highlight=False)
+    console.print(f"[bold]{outcome.status}[/] after {outcome.steps} LLM turn(s), "
+                  f"{outcome.repairs} repair(s)")
+    console.print(outcome.answer, highlight=False)
+    error_console.print(f"trace: {outcome.trace_path}")
+
+
+@app.command()
+def trace(
+    file: Annotated[Path | None, typer.Argument(help="A trace file (default: the latest).")
+                    ] = None,
+) -> None:
+    """Show the steps of an agent run from its JSONL trace."""
+    if file is None:
+        traces = sorted((state.settings.home / "traces").glob("*.jsonl"),
+                        key=lambda path: path.stat().st_mtime)
+        if not traces:
+            raise ConfigError(f"no traces under {state.settings.home / 'traces'}; "
+                              "`toolnav run REQUEST` writes one per run")
+        file = traces[-1]
+    if not file.is_file():
+        raise ConfigError(f"trace file {file} does not exist")
+    console.print(f"[dim]{file}[/]")
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise ConfigError(f"{file}:{number} is not a JSON line; is this a toolnav trace?"
+                              ) from None
+        console.print(f"[bold]{record.get('event', '?'):<10}[/] {_trace_summary(record)}",
+                      highlight=False)
+
+
+def _trace_summary(record: dict) -> str:
+    event = record.get("event")
+    if event == "route":
+        return ", ".join(f"{c['tool']} {c['score']:.3f}" for c in record["candidates"])
+    if event == "render":
+        return f"{len(record['tools'])} tools, ~{record['tokens']} tokens"
+    if event == "llm":
+        output = record["output"]
+        calls = [f"{c['function']['name']}({c['function']['arguments']})"
+                 for c in output.get("tool_calls") or []]
+        return "; ".join(calls) or _first_line(output.get("content") or "")
+    if event == "validation":
+        return "ok" if record["ok"] else _first_line(record["error"].split("\n", 1)[-1])
+    if event == "execution":
+        result = record["result"]
+        return ("error: " if result["is_error"] else "") + _first_line(result["content"])
+    if event == "outcome":
+        return f"{record['status']}: {_first_line(record['answer'])}"
+    return _first_line(str(record.get("request", "")))
 
 
 @app.command()
