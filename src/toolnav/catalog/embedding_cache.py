@@ -11,17 +11,18 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from toolnav.errors import CatalogError
+from toolnav.catalog._sqlite import connect
 
 __all__ = ["EmbeddingCache", "embedding_key"]
 
 _BATCH = 500
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS embeddings "
+           "(key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL);")
 
 
 def embedding_key(model_id: str, text: str) -> str:
@@ -33,16 +34,7 @@ class EmbeddingCache:
     """Float32 vectors keyed by `embedding_key`, persisted in SQLite (WAL)."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.execute("CREATE TABLE IF NOT EXISTS embeddings "
-                             "(key TEXT PRIMARY KEY, dim INTEGER NOT NULL, vector BLOB NOT NULL)")
-        except sqlite3.DatabaseError as error:
-            raise CatalogError(f"{path}: not a usable embedding cache ({error}); delete it and "
-                               "it will be rebuilt") from None
+        self._db = connect(path, _SCHEMA, "embedding cache")
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors among *keys* (missing keys are simply absent)."""

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from toolnav.catalog._sqlite import connect
 from toolnav.errors import CatalogError
 from toolnav.tool import Tool
 
@@ -70,15 +71,7 @@ class SQLiteCatalogStore:
     """The catalog's tables in one SQLite file."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as error:
-            raise CatalogError(f"{path}: not a usable toolnav catalog ({error}); move it away "
-                               "or choose another --home") from None
+        self._db = connect(path, _SCHEMA, "toolnav catalog")
         found = self._meta("schema_version")
         if found is None:
             self._set_meta("schema_version", str(SCHEMA_VERSION))

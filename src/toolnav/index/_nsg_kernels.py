@@ -117,6 +117,16 @@ def merge_neighbours(best_ids, best_dist, members, local_ids, local_dist):
 
 
 @numba.njit(**JIT)
+def next_tag(visited, tag):
+    """The next visited-tag; clears the tags when the uint16 counter would wrap."""
+    tag += 1
+    if tag == 65535:
+        visited[:] = 0
+        tag = 1
+    return tag
+
+
+@numba.njit(**JIT)
 def insert_sorted(pool_ids, pool_dist, checked, count, node, d):
     """Binary-insert (node, d) into the sorted pool; returns (new count, position or -1)."""
     pool_size = pool_ids.shape[0]
@@ -235,10 +245,7 @@ def batch_search(graph, degrees, vectors, queries, entry, seeds, pool_size, thre
         pool_dist = np.empty(pool_size, dtype=np.float32)
         tag = 0
         for q in range(t * chunk, min((t + 1) * chunk, n_queries)):
-            tag += 1
-            if tag == 65535:
-                visited[:] = 0
-                tag = 1
+            tag = next_tag(visited, tag)
             count, _ = beam_search(graph, degrees, vectors, queries[q], entry, seeds,
                                    pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
                                    empty_ids, empty_dist)
@@ -313,10 +320,7 @@ def link_nodes(knn_ids, vectors, entry, seeds, pool_size, max_candidates, degree
         collect_dist = np.empty(capacity, dtype=np.float32)
         tag = 0
         for node in range(t * chunk, min((t + 1) * chunk, n)):
-            tag += 1
-            if tag == 65535:
-                visited[:] = 0
-                tag = 1
+            tag = next_tag(visited, tag)
             _link_one(knn_ids, knn_degrees, vectors, node, entry, seeds, pool_size,
                       max_candidates, degree, visited, np.uint16(tag), pool_ids, pool_dist,
                       collect_ids, collect_dist, graph, degrees, dists)
@@ -397,10 +401,7 @@ def repair_connectivity(graph, degrees, dists, vectors, alive, entry, pool_size)
                 break
         if orphan < 0:
             return added
-        tag += 1
-        if tag == 65535:
-            visited[:] = 0
-            tag = 1
+        tag = next_tag(visited, tag)
         _, collected = beam_search(graph, degrees, vectors, vectors[orphan], entry,
                                    np.empty(0, dtype=np.int32), pool_size, visited,
                                    np.uint16(tag), pool_ids, pool_dist, collect_ids,
@@ -441,10 +442,7 @@ def insert_nodes(graph, degrees, dists, vectors, new_nodes, entry, seeds, pool_s
     collect_dist = np.empty(capacity, dtype=np.float32)
     tag = 0
     for node in new_nodes:
-        tag += 1
-        if tag == 65535:
-            visited[:] = 0
-            tag = 1
+        tag = next_tag(visited, tag)
         _, collected = beam_search(graph, degrees, vectors, vectors[node], entry, seeds,
                                    pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
                                    collect_ids, collect_dist)
