@@ -10,6 +10,7 @@ and writes a PNG plot.
 
 Run (after `make bench-deps`):
     .venv/bin/python bench/ann.py [--points 100000] [--queries 1000] [--plot bench/out/ann.png]
+    .venv/bin/python bench/ann.py --updates 30000     # insert/delete vs fresh build only
 """
 
 from __future__ import annotations
@@ -216,6 +217,37 @@ def summarise(name: str, results: dict[str, dict]) -> None:
           f"{nsg['build_s'] / hnsw['build_s']:.2f}x")
 
 
+def update_experiment(vectors: np.ndarray, queries: np.ndarray) -> None:
+    """Build on 90% of the points, insert the other 10%, delete 10% of the originals, and
+    compare recall@10 at equal search pools with a fresh build on the final set."""
+    from toolnav.index import FlatIndex
+    from toolnav.index.nsg import NSGIndex
+
+    count = len(vectors)
+    first, extra = int(count * 0.9), np.arange(int(count * 0.9), count)
+    deleted = np.random.default_rng(2).choice(first, size=count // 10, replace=False)
+    final = np.setdiff1d(np.arange(count), deleted)
+    exact = FlatIndex(vectors.shape[1])
+    exact.add(final, vectors[final])
+    truth, _ = exact.search(queries, K)
+    updated = NSGIndex(vectors.shape[1])
+    updated.add(np.arange(first), vectors[:first])
+    started = time.perf_counter()
+    updated.add(extra, vectors[extra])
+    inserted = time.perf_counter() - started
+    started = time.perf_counter()
+    updated.remove(deleted)
+    removed = time.perf_counter() - started
+    fresh = NSGIndex(vectors.shape[1])
+    fresh.add(final, vectors[final])
+    print(f"\nupdates on {count:,} points: +{len(extra):,} inserted in {inserted:.1f} s, "
+          f"-{len(deleted):,} deleted in {removed:.1f} s")
+    for pool in (16, 32, 64, 128):
+        got = recall_at_k(updated.search(queries, K, pool=pool)[0], truth)
+        want = recall_at_k(fresh.search(queries, K, pool=pool)[0], truth)
+        print(f"  L={pool:3}: updated {got:.4f}  fresh {want:.4f}  difference {got - want:+.4f}")
+
+
 def plot(all_results: dict[str, dict[str, dict]], path: Path) -> None:
     import matplotlib
 
@@ -246,8 +278,14 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--plot", type=Path, default=Path("bench/out/ann.png"))
     parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument("--updates", type=int, metavar="N",
+                        help="only run the insert/delete experiment on N real points")
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if args.updates:
+        base, queries = real_embeddings(args.points, args.queries)
+        update_experiment(base[:args.updates], queries)
+        return
 
     all_results = {}
     base, queries = real_embeddings(args.points, args.queries)
