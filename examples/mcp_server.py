@@ -1,9 +1,10 @@
-"""A small MCP server over stdio, written with the official SDK (used by tests and the README).
+"""A small MCP server, written with the official SDK (used by tests and the README).
 
-Run it through an ``mcpServers`` configuration:
+Over stdio by default; ``--http PORT`` serves streamable HTTP at ``http://127.0.0.1:PORT/mcp``.
 
 Example:
     {"mcpServers": {"calc": {"command": "python", "args": ["examples/mcp_server.py"]}}}
+    {"mcpServers": {"calc": {"url": "http://127.0.0.1:8765/mcp"}}}
 """
 
 from __future__ import annotations
@@ -33,4 +34,9 @@ def refuse(reason: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()

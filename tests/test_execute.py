@@ -131,3 +131,18 @@ def test_cli_call_validates_then_executes(tmp_path):
                      check_exit=1)
     assert "ZeroDivisionError" in failed.stderr
     assert "no tool named" in toolnav("call", "nope", check_exit=1).stderr
+
+
+def test_mcp_over_streamable_http():
+    from tests.sources.services import start_mcp_http
+
+    process, url = start_mcp_http()
+    try:
+        tools = {tool.name: tool for tool in
+                 tools_from_mcp_config({"mcpServers": {"web": {"url": url}}})}
+        assert tools["web__shout"].binding["config"] == {"url": url}
+        result = Executor().execute(tools["web__shout"], {"text": "hi"})
+        assert not result.is_error and "HI" in result.content
+    finally:
+        process.kill()
+        process.wait()

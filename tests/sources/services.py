@@ -28,3 +28,28 @@ def start_shop():
     module = load_shop_server()
     server, url = module.start(0)
     return server, url, tools_from_openapi(module.spec_for(url), source="shop")
+
+
+def start_mcp_http():
+    """Run examples/mcp_server.py over streamable HTTP on a free port; returns (process, URL)."""
+    import socket
+    import subprocess
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, str(EXAMPLES / "mcp_server.py"), "--http",
+                                str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/mcp"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=0.5)
+            return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the example MCP server did not start listening within 20 s")
