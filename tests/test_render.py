@@ -66,6 +66,9 @@ def test_budget_chooses_k_in_rank_order():
     assert 3 <= len(limited.tools) < 20
     assert limited.tokens <= one * 5
     assert [t.name for t in limited.tools] == [f"tool_{i}" for i in range(len(limited.tools))]
+    assert limited.names.tool_name("tool_0") == "tool_0"
+    with pytest.raises(ToolNotFound):  # dropped by the budget: not resolvable
+        limited.names.tool_name(f"tool_{len(limited.tools)}")
     assert len(render_tools(tools, budget=1).tools) == 1  # always the best tool
     assert len(render_tools(tools, max_tools=2).tools) == 2
     assert render_tools(tools, compact=True).tokens < render_tools(tools, compact=False).tokens

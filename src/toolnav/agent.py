@@ -205,7 +205,9 @@ class Agent:
 
     def _validated(self, call: ToolCall, rendered: RenderedTools) -> tuple[Any, dict[str, Any]]:
         name = rendered.names.tool_name(call.name)
-        tool = next(tool for tool in rendered.tools if tool.name == name)
+        tool = next((tool for tool in rendered.tools if tool.name == name), None)
+        if tool is None:  # offered in an earlier render that shared the name map
+            raise ToolNotFound(f"the model called {call.name!r}, which is not offered now")
         return tool, validate_arguments(tool, call.arguments,
                                         allow_unknown=self.params.allow_unknown)
 

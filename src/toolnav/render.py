@@ -150,9 +150,12 @@ def render_tools(tools: Sequence[Tool], *, provider: str = "openai", budget: int
     for tool in tools:
         if max_tools is not None and len(kept) >= max_tools:
             break
+        known = tool.name in names.to_provider
         entry = _entry(tool, provider, names, compact)
         cost = estimate_tokens(entry) + 1
         if budget is not None and kept and tokens + cost > budget:
+            if not known:  # a tool the model never sees must not resolve
+                names.to_tool.pop(names.to_provider.pop(tool.name))
             break
         payload.append(entry)
         kept.append(tool)
