@@ -13,6 +13,14 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("calc")
+_served = {"calls": 0}
+
+
+@server.tool()
+def calls_served() -> int:
+    """How many calls of this tool this server process has answered (shows session reuse)."""
+    _served["calls"] += 1
+    return _served["calls"]
 
 
 @server.tool()

@@ -96,9 +96,24 @@ def test_http_unreachable_becomes_tool_error(shop):
 
 
 def test_mcp_call_over_stdio(calc_tools):
-    result = Executor().execute(calc_tools["calc__multiply"], {"a": 6, "b": 7})
-    assert not result.is_error
-    assert "42" in result.content
+    with Executor() as executor:
+        result = executor.execute(calc_tools["calc__multiply"], {"a": 6, "b": 7})
+        assert not result.is_error
+        assert "42" in result.content
+        # One server process answers both calls: the session is reused.
+        counts = [executor.execute(calc_tools["calc__calls_served"], {}).content
+                  for _ in range(2)]
+    assert counts == ['{"result": 1}', '{"result": 2}']
+    with Executor() as fresh:  # a new executor starts its own server
+        assert fresh.execute(calc_tools["calc__calls_served"], {}).data == {"result": 1}
+
+
+def test_mcp_server_that_cannot_start_is_a_tool_error(calc_tools):
+    broken = Tool(name="gone", binding={**calc_tools["calc__multiply"].binding,
+                                        "config": {"command": "/nonexistent/server"}})
+    with Executor(timeout_seconds=10) as executor:
+        result = executor.execute(broken, {"a": 1, "b": 2})
+    assert result.is_error and result.seconds < 10
 
 
 def test_mcp_error_result_becomes_tool_error(calc_tools):

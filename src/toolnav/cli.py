@@ -238,7 +238,8 @@ def call(
     with _open_catalog() as catalog:
         tool = catalog.get(name)
         arguments = validate_arguments(tool, args, allow_unknown=allow_unknown)
-        result = Executor(timeout_seconds=timeout).execute(tool, arguments)
+        with Executor(timeout_seconds=timeout) as executor:
+            result = executor.execute(tool, arguments)
         catalog.record_outcome(tool.name, not result.is_error)
     if result.is_error:
         raise ToolExecutionError(result.content)
@@ -256,16 +257,18 @@ def run(
 ) -> None:
     """Answer a request with tools: route, ask the LLM, validate, execute, repeat."""
     from toolnav.agent import Agent, AgentParams
+    from toolnav.execute import Executor
     from toolnav.llm import ChatClient
     from toolnav.route import Router
 
     params = AgentParams(k=k, token_budget=budget, max_repairs=max_repairs, max_steps=max_steps)
-    with ChatClient(state.settings.llm) as llm, _open_catalog() as catalog:
+    with (ChatClient(state.settings.llm) as llm, _open_catalog() as catalog,
+          Executor() as executor):
         if len(catalog) == 0:
             raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE`")
         _build_index(catalog)
         agent = Agent(Router.open(catalog), llm, trace_dir=state.settings.home / "traces",
-                      params=params, feedback=catalog)
+                      executor=executor, params=params, feedback=catalog)
         outcome = agent.run(request)
     for made in outcome.calls:
         marker = "[red]error[/]" if made["result"]["is_error"] else "[green]ok[/]"

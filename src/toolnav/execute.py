@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import json
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,6 +82,7 @@ class Executor:
             raise ConfigError("timeout_seconds and max_output_chars must be positive")
         self.timeout_seconds = timeout_seconds
         self.max_output_chars = max_output_chars
+        self._mcp: _MCPSessions | None = None
 
     def execute(self, tool: Tool, arguments: Mapping[str, Any]) -> ToolResult:
         """Call *tool* with (already validated) *arguments*; never raises for tool failures."""
@@ -107,7 +110,7 @@ class Executor:
         if kind == "http":
             return self._call_http(binding, arguments)
         if kind == "mcp":
-            return run_sync(self._call_mcp(binding, arguments), self.timeout_seconds)
+            return self._call_mcp(binding, arguments)
         raise ToolExecutionError(f"tool {tool.name!r} has no executable binding (kind "
                                  f"{kind!r}); it can be routed but not called")
 
@@ -160,17 +163,105 @@ class Executor:
             return response.json()
         return response.text
 
-    async def _call_mcp(self, binding: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
-        from toolnav.catalog.sources.mcp import connect
-
-        async with connect(binding["config"], binding["server"]) as client:
-            result = await client.call_tool(binding["tool"], arguments)
+    def _call_mcp(self, binding: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
+        if self._mcp is None:
+            self._mcp = _MCPSessions()
+        result = self._mcp.call(binding, arguments, self.timeout_seconds)
         text = "\n".join(getattr(block, "text", "") for block in result.content
                          if getattr(block, "type", "") == "text")
         if result.is_error:
             raise ToolExecutionError(f"MCP tool {binding['tool']!r} on server "
                                      f"{binding['server']!r} failed: {text or 'no message'}")
         return result.structured_content if result.structured_content is not None else text
+
+    def close(self) -> None:
+        """Stop the MCP servers this executor started (and their connections)."""
+        if self._mcp is not None:
+            self._mcp.close()
+            self._mcp = None
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _MCPSessions:
+    """Open MCP clients, one per server, kept alive on a background event loop.
+
+    Starting a stdio server costs about a second, so it is started on the first call and
+    reused; each server answers its calls in order. A broken connection is reopened on the
+    next call.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="toolnav-mcp")
+        self._thread.start()
+        self._queues: dict[str, asyncio.Queue] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
+
+    def call(self, binding: Mapping[str, Any], arguments: dict[str, Any],
+             timeout_seconds: float) -> Any:
+        future = asyncio.run_coroutine_threadsafe(self._call(binding, arguments), self._loop)
+        try:
+            return future.result(timeout_seconds)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise ToolExecutionError(f"timed out after {timeout_seconds:g} s") from None
+
+    def close(self) -> None:
+        async def stop() -> None:
+            for queue in self._queues.values():
+                queue.put_nowait(None)
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+        with contextlib.suppress(concurrent.futures.TimeoutError):
+            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    async def _call(self, binding: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
+        key = json.dumps([binding["server"], binding["config"]], sort_keys=True)
+        task = self._tasks.get(key)
+        if task is None or task.done():
+            ready: asyncio.Future = self._loop.create_future()
+            self._queues[key] = asyncio.Queue()
+            task = self._loop.create_task(self._serve(binding, self._queues[key], ready))
+            self._tasks[key] = task
+            await ready  # raises if the server could not be started
+        answer: asyncio.Future = self._loop.create_future()
+        await self._queues[key].put((binding["tool"], arguments, answer))
+        return await answer
+
+    @staticmethod
+    async def _serve(binding: Mapping[str, Any], queue: asyncio.Queue,
+                     ready: asyncio.Future) -> None:
+        from toolnav.catalog.sources.mcp import connect
+
+        try:
+            async with connect(binding["config"], binding["server"]) as client:
+                ready.set_result(None)
+                while (item := await queue.get()) is not None:
+                    name, arguments, answer = item
+                    try:
+                        result = await client.call_tool(name, arguments)
+                    except Exception as error:  # the connection broke: report, then reopen
+                        if not answer.done():
+                            answer.set_exception(error)
+                        return
+                    if not answer.done():
+                        answer.set_result(result)
+        except Exception as error:  # the server could not be started, or its connection died
+            if not ready.done():
+                ready.set_exception(error)
+            while not queue.empty():  # fail the calls still waiting, instead of timing out
+                item = queue.get_nowait()
+                if item is not None and not item[2].done():
+                    item[2].set_exception(error)
 
 
 def run_sync(coroutine: Any, timeout_seconds: float) -> Any:

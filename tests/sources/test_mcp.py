@@ -19,7 +19,7 @@ def test_tools_are_listed_and_namespaced(tmp_path):
     path = tmp_path / "servers.json"
     path.write_text(json.dumps(MCP_CONFIG))
     tools = {tool.name: tool for tool in load_source(path).tools}
-    assert set(tools) == {"calc__multiply", "calc__shout", "calc__refuse"}
+    assert set(tools) == {"calc__multiply", "calc__shout", "calc__refuse", "calc__calls_served"}
     multiply = tools["calc__multiply"]
     assert multiply.group == "calc"
     assert multiply.binding == {"kind": "mcp", "server": "calc", "tool": "multiply",
