@@ -146,3 +146,23 @@ def test_cli_run_without_llm_and_trace_errors(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text("not json\n")
     assert "is not a JSON line" in _toolnav(tmp_path, "trace", str(bad), check_exit=1).stderr
+
+
+def test_loop_calls_a_downstream_mcp_tool(tmp_path, hashing_embedder):
+    from tests.sources.services import MCP_CONFIG
+    from toolnav.execute import Executor
+
+    config = tmp_path / "servers.json"
+    config.write_text(json.dumps(MCP_CONFIG))
+    with Catalog.open(tmp_path / "home", embedder=hashing_embedder) as catalog, \
+            Executor() as executor, FakeLLM([tool_call("calc__multiply", {"a": 6, "b": "7"}),
+                                             text("42")]) as llm:
+        catalog.add_source(config)
+        catalog.build_index()
+        client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
+        outcome = Agent(Router.open(catalog), client, trace_dir=tmp_path / "traces",
+                        executor=executor).run("multiply 6 by 7")
+    assert outcome.status == "answered"
+    assert outcome.calls[0]["arguments"] == {"a": 6, "b": 7}
+    assert '"result": 42' in outcome.calls[0]["result"]["content"]
+    assert '"result": 42' in llm.requests[1]["messages"][-1]["content"]
