@@ -166,3 +166,16 @@ def test_loop_calls_a_downstream_mcp_tool(tmp_path, hashing_embedder):
     assert outcome.calls[0]["arguments"] == {"a": 6, "b": 7}
     assert '"result": 42' in outcome.calls[0]["result"]["content"]
     assert '"result": 42' in llm.requests[1]["messages"][-1]["content"]
+
+
+def test_abstention_offers_no_tools(catalog):
+    from toolnav.route import RouteResult
+
+    class Abstaining:
+        def route(self, request, k=5):
+            return RouteResult(request=request, candidates=[], abstained=True, best_score=0.1)
+
+    with FakeLLM([text("I have no tool for that.")]) as llm:
+        client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
+        outcome = Agent(Abstaining(), client, trace_dir=catalog.home / "t").run("sing a song")
+    assert outcome.status == "answered" and "tools" not in llm.requests[0]

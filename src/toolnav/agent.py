@@ -3,7 +3,8 @@
 Each run routes the request to a few tools, renders them for the model within a token budget,
 and lets the model call them. Invalid calls are answered with the validator's message so the
 model can repair them, at most ``max_repairs`` times; tool failures are fed back as tool
-errors. Every step is appended to a JSONL trace (one file per run under ``trace_dir``).
+errors. When the router abstains, no tools are offered and the model answers on its own.
+Every step is appended to a JSONL trace (one file per run under ``trace_dir``).
 
 Example:
     agent = Agent(router, ChatClient(settings.llm), trace_dir=settings.home / "traces")
