@@ -57,3 +57,8 @@ def test_add_index_search_with_the_real_model(tmp_path):
                                "--json").stdout)
     assert found["candidates"][0]["name"] == "convert_currency"
     assert len(found["candidates"]) == 2
+
+
+def test_exit_codes_of_help_and_usage_errors(tmp_path):
+    assert "Usage" in toolnav(tmp_path, "--help").stdout
+    assert "No such command" in toolnav(tmp_path, "frobnicate", check_exit=2).stderr

@@ -15,13 +15,14 @@ from toolnav.errors import ToolnavError
 from toolnav.tool import Tool
 
 if TYPE_CHECKING:
+    from toolnav.agent import Agent
     from toolnav.catalog import Catalog
     from toolnav.route import Router
 
-__all__ = ["Catalog", "Router", "Tool", "ToolnavError"]
+__all__ = ["Agent", "Catalog", "Router", "Tool", "ToolnavError"]
 
 # Heavy parts load on first use, so `import toolnav` stays fast.
-_LAZY = {"Catalog": "toolnav.catalog", "Router": "toolnav.route"}
+_LAZY = {"Agent": "toolnav.agent", "Catalog": "toolnav.catalog", "Router": "toolnav.route"}
 
 
 def __getattr__(name: str) -> Any:

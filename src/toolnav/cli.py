@@ -64,7 +64,8 @@ def _configure(
 def main() -> None:
     """Entry point: run the app, turning toolnav errors into one clear line and exit code 1."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's exit code instead of exiting.
+        code = app(standalone_mode=False)
     except ToolnavError as error:
         if state.debug:
             raise
@@ -75,13 +76,14 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exit_:
         sys.exit(exit_.exit_code)
-    except Exception as error:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(error, click.ClickException):
+    except Exception as error:
+        # Usage errors (typer's vendored click) know how to show themselves and their code.
+        if callable(getattr(error, "show", None)) and isinstance(
+                getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(error.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _open_catalog() -> Catalog:
