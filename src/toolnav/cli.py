@@ -257,7 +257,10 @@ def run(
     max_repairs: Annotated[int, typer.Option(min=0, help="Invalid calls to repair.")] = 2,
     max_steps: Annotated[int, typer.Option(min=1, help="LLM turns.")] = 8,
 ) -> None:
-    """Answer a request with tools: route, ask the LLM, validate, execute, repeat."""
+    """Answer a request with tools: route, ask the LLM, validate, execute, repeat.
+
+    Exits 0 when answered, 3 when the repair or step bound ended the run, 1 on errors.
+    """
     from toolnav.agent import Agent, AgentParams
     from toolnav.execute import Executor
     from toolnav.llm import ChatClient
@@ -280,6 +283,8 @@ def run(
                   f"{outcome.repairs} repair(s)")
     console.print(outcome.answer, highlight=False)
     error_console.print(f"trace: {outcome.trace_path}")
+    if outcome.status != "answered":
+        raise typer.Exit(3)  # the loop hit its repair or step bound: scripts should know
 
 
 @app.command()
