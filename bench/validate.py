@@ -1,12 +1,16 @@
-"""Measure `toolnav.validate` on Seal-Tools gold calls, and on mutations of them.
+"""Measure `toolnav.validate` on labelled calls, and on mutations of them.
+
+Two labelled sets: Seal-Tools gold calls, and the example tools' calls
+(examples/labelled_calls.jsonl against examples/openapi_service and examples/python_tools.py,
+the only set here whose schemas have bounds, so the out-of-range mutations get exercised).
 
 1. Every gold call (queries.jsonl ``calls``) is validated against its tool (tools.jsonl
    ``parameters``). Side by side: plain ``jsonschema`` (no coercion, unknown properties
    allowed as the schemas do not forbid them) and toolnav (safe coercions, unknown
    properties rejected). Failures are listed by category: these are the known bad labels.
 2. For every gold call toolnav accepts, mutations are generated — wrong type, missing
-   required, unknown property, enum violation, out of range (where the schema has bounds) —
-   and each must be rejected with a message naming the parameter.
+   required, unknown property, enum violation, out of range (numeric bounds, ``minLength``)
+   — and each must be rejected with a message naming the parameter.
 
 Run:
     .venv/bin/python bench/validate.py [--data ../shared/data/seal_tools] [--show 3]
@@ -19,16 +23,20 @@ import collections
 import copy
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
+from toolnav.catalog.sources.openapi import tools_from_openapi
+from toolnav.catalog.sources.python import tools_from_module
 from toolnav.errors import SchemaError, SourceError, ValidationFailed
 from toolnav.tool import Tool
 from toolnav.validate import validate_arguments
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "seal_tools"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 WRONG_VALUES = {"string": 12345, "integer": "not a number", "number": "not a number",
                 "boolean": "maybe", "array": 17, "object": 17}
 
@@ -48,6 +56,17 @@ def load(data: Path) -> tuple[dict[str, Tool], list[dict], int]:
     calls = [call for line in (data / "queries.jsonl").read_text().splitlines()
              for call in json.loads(line)["calls"]]
     return tools, calls, unusable
+
+
+def load_examples() -> tuple[dict[str, Tool], list[dict], int]:
+    """The example OpenAPI service's and Python module's tools and their labelled calls."""
+    sys.path.insert(0, str(EXAMPLES))
+    spec = json.loads((EXAMPLES / "openapi_service" / "openapi.json").read_text())
+    tools = {tool.name: tool for tool in tools_from_openapi(spec, source="shop")
+             + tools_from_module("python_tools")}
+    calls = [{"name": record["tool"], "arguments": record["arguments"]} for record in
+             map(json.loads, (EXAMPLES / "labelled_calls.jsonl").read_text().splitlines())]
+    return tools, calls, 0
 
 
 def category(error: ValidationFailed) -> str:
@@ -75,6 +94,9 @@ def mutations(tool: Tool, arguments: dict) -> list[tuple[str, str, dict]]:
                              ("exclusiveMaximum", 0)):
             if isinstance(schema.get(bound), int | float) and kind in ("integer", "number"):
                 out.append(("out of range", name, {**arguments, name: schema[bound] + delta}))
+        if isinstance(schema.get("minLength"), int) and schema["minLength"] > 0 \
+                and kind == "string":
+            out.append(("out of range", name, {**arguments, name: ""}))
     for name in tool.input_schema.get("required") or []:
         if name in arguments:
             out.append(("missing required", name,
@@ -88,8 +110,17 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--show", type=int, default=3, help="examples per bad-label category")
     args = parser.parse_args()
-    tools, calls, unusable = load(args.data)
-    print(f"Seal-Tools: {len(tools)} tools ({unusable} with unusable schemas), "
+    if (args.data / "tools.jsonl").exists():
+        measure("Seal-Tools", *load(args.data), show=args.show)
+    else:
+        print(f"{args.data} not found: Seal-Tools skipped")
+    measure("examples", *load_examples(), show=args.show)
+
+
+def measure(label: str, tools: dict[str, Tool], calls: list[dict], unusable: int, *,
+            show: int) -> None:
+    """Validate every labelled call and its mutations; print the tables."""
+    print(f"\n=== {label}: {len(tools)} tools ({unusable} with unusable schemas), "
           f"{len(calls)} gold calls")
 
     unknown_tool = [call for call in calls if call["name"] not in tools]
@@ -119,7 +150,7 @@ def main() -> None:
     print("\nrejected gold calls (known bad labels), by category:")
     for label, items in sorted(bad.items(), key=lambda item: -len(item[1])):
         print(f"  {len(items):>5}  {label}")
-        for call, line in items[: args.show]:
+        for call, line in items[:show]:
             print(f"           {call['name']}: {line}")
 
     counts: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
