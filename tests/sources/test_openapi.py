@@ -51,10 +51,21 @@ def test_non_object_body_becomes_one_argument():
 @pytest.mark.parametrize(("change", "message"), [
     ({"openapi": "2.0"}, "only OpenAPI 3"),
     ({"paths": {}}, "no 'paths'"),
-    ({"servers": []}, "no 'servers' URL"),
+    ({"servers": []}, "no absolute 'servers' URL"),
+    ({"servers": [{"url": "/v1"}]}, "or pass base_url"),
     ({"paths": {"/a": {"get": {"parameters": [{"$ref": "#/components/nope"}]}}}},
      "points to nothing"),
 ])
 def test_bad_documents(change, message):
     with pytest.raises(SourceError, match=message):
         tools_from_openapi({**SPEC, **change})
+
+
+@pytest.mark.parametrize(("servers", "expected"), [
+    ([], "http://10.0.0.5:9000"),
+    ([{"url": "http://127.0.0.1:8808"}], "http://10.0.0.5:9000"),
+    ([{"url": "/v1/"}], "http://10.0.0.5:9000/v1"),
+])
+def test_base_url_overrides_the_servers_entry(servers, expected):
+    tools = tools_from_openapi({**SPEC, "servers": servers}, base_url="http://10.0.0.5:9000/")
+    assert {tool.binding["base_url"] for tool in tools} == {expected}

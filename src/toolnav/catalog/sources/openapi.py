@@ -4,7 +4,7 @@ Path, query and header parameters and the properties of a JSON request body are 
 one object schema; the binding records where each argument goes (``locations``) so
 `toolnav.execute` can rebuild the request. A body that is not an object becomes one ``body``
 argument. Local ``$ref``s (``#/components/...``) are resolved; the base URL is the first
-``servers`` entry.
+``servers`` entry unless ``base_url`` is given (a relative ``servers`` URL is appended to it).
 
 Example:
     tools = tools_from_openapi(json.loads(Path("openapi.json").read_text()), source="shop")
@@ -27,12 +27,15 @@ _LOCATIONS = {"path": "path", "query": "query", "header": "header"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def tools_from_openapi(data: Mapping[str, Any], *, source: str = "openapi") -> list[Tool]:
+def tools_from_openapi(data: Mapping[str, Any], *, source: str = "openapi",
+                       base_url: str | None = None) -> list[Tool]:
     """One tool per operation of an OpenAPI 3 document.
 
     Args:
         data: the parsed document.
         source: the source label (also the tools' group).
+        base_url: where the API is served, overriding the first ``servers`` URL; a relative
+            ``servers`` URL (``/v1``) is appended to it.
 
     Returns:
         The tools, in path and method order.
@@ -46,11 +49,7 @@ def tools_from_openapi(data: Mapping[str, Any], *, source: str = "openapi") -> l
     paths = data.get("paths")
     if not isinstance(paths, Mapping) or not paths:
         raise SourceError("the OpenAPI document has no 'paths'")
-    servers = data.get("servers") or []
-    base_url = servers[0].get("url", "") if servers and isinstance(servers[0], Mapping) else ""
-    if not base_url:
-        raise SourceError("the OpenAPI document has no 'servers' URL; add "
-                          "\"servers\": [{\"url\": \"http://host:port\"}]")
+    base_url = _base_url(data, base_url)
     api = str((data.get("info") or {}).get("title") or source)
     tools = []
     for path, item in paths.items():
@@ -61,6 +60,19 @@ def tools_from_openapi(data: Mapping[str, Any], *, source: str = "openapi") -> l
                 tools.append(_operation_tool(data, path, method, _resolve(data, item[method]),
                                              shared, base_url, source, api))
     return tools
+
+
+def _base_url(data: Mapping[str, Any], override: str | None) -> str:
+    servers = data.get("servers") or []
+    declared = servers[0].get("url", "") if servers and isinstance(servers[0], Mapping) else ""
+    if override:
+        relative = declared if declared.startswith("/") else ""
+        return override.rstrip("/") + relative.rstrip("/")
+    if not declared.startswith(("http://", "https://")):
+        raise SourceError(f"the OpenAPI document has no absolute 'servers' URL (got "
+                          f"{declared!r}); add \"servers\": [{{\"url\": \"http://host:port\"}}] "
+                          "or pass base_url")
+    return declared
 
 
 def _operation_tool(data: Mapping[str, Any], path: str, method: str,
