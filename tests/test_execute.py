@@ -161,3 +161,35 @@ def test_mcp_over_streamable_http():
     finally:
         process.kill()
         process.wait()
+
+
+def test_http_reading_stops_at_the_output_limit():
+    """An endless response is cut at the limit instead of being read until the timeout."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"x" * 4096)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tool = Tool(name="stream", binding={"kind": "http", "method": "GET", "path": "/",
+                                            "base_url": f"http://127.0.0.1:{server.server_port}"})
+        result = Executor(timeout_seconds=5, max_output_chars=1000).execute(tool, {})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not result.is_error and result.truncated and result.seconds < 3
+    assert result.content.startswith("x" * 1000) and "limit 1000" in result.content

@@ -148,20 +148,33 @@ class Executor:
             else:
                 body = {**(body or {}), name: value}
         url = binding["base_url"].rstrip("/") + path
+        timed_out = ToolExecutionError(f"HTTP {binding['method']} {url} timed out after "
+                                       f"{self.timeout_seconds:g} s")
+        # Stop reading past the output limit (a character is at most 4 UTF-8 bytes): a huge
+        # or endless response must not fill memory; the head is enough for the model.
+        byte_limit = 4 * self.max_output_chars + 1
+        deadline = time.monotonic() + self.timeout_seconds
+        raw = bytearray()
         try:
-            response = httpx.request(binding["method"].upper(), url, params=query,
-                                     headers=headers, json=body, timeout=self.timeout_seconds)
+            with httpx.stream(binding["method"].upper(), url, params=query, headers=headers,
+                              json=body, timeout=self.timeout_seconds) as response:
+                for chunk in response.iter_bytes():
+                    raw += chunk
+                    if len(raw) >= byte_limit:
+                        break
+                    if time.monotonic() > deadline:  # httpx's timeout is per read, not total
+                        raise timed_out
         except httpx.TimeoutException:
-            raise ToolExecutionError(f"HTTP {binding['method']} {url} timed out after "
-                                     f"{self.timeout_seconds:g} s") from None
+            raise timed_out from None
         except httpx.HTTPError as error:
             raise ToolExecutionError(f"HTTP {binding['method']} {url} failed: {error}") from None
+        text = bytes(raw).decode(response.encoding or "utf-8", errors="replace")
         if response.status_code >= 400:
             raise ToolExecutionError(f"HTTP {response.status_code} from {binding['method']} "
-                                     f"{url}: {response.text[:500]}")
-        if "json" in response.headers.get("content-type", ""):
-            return response.json()
-        return response.text
+                                     f"{url}: {text[:500]}")
+        if len(raw) < byte_limit and "json" in response.headers.get("content-type", ""):
+            return json.loads(text)
+        return text
 
     def _call_mcp(self, binding: Mapping[str, Any], arguments: dict[str, Any]) -> Any:
         if self._mcp is None:
