@@ -179,3 +179,24 @@ def test_abstention_offers_no_tools(catalog):
         client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
         outcome = Agent(Abstaining(), client, trace_dir=catalog.home / "t").run("sing a song")
     assert outcome.status == "answered" and "tools" not in llm.requests[0]
+
+
+def test_a_dotted_name_is_offered_safely_and_mapped_back(catalog):
+    import dataclasses
+
+    from toolnav.route import Candidate, RouteResult
+
+    dotted = dataclasses.replace(catalog.get("add_numbers"), name="math.add.numbers")
+
+    class OneTool:
+        def route(self, request, k=5):
+            return RouteResult(request=request, abstained=False, best_score=1.0,
+                               candidates=[Candidate(tool=dotted, score=1.0, rank=1)])
+
+    with FakeLLM([tool_call("math_add_numbers", {"a": 2, "b": 3}), text("5")]) as llm:
+        client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
+        outcome = Agent(OneTool(), client, trace_dir=catalog.home / "t").run("add 2 and 3")
+    assert [tool["function"]["name"] for tool in llm.requests[0]["tools"]] == \
+        ["math_add_numbers"]
+    assert outcome.status == "answered" and outcome.calls[0]["tool"] == "math.add.numbers"
+    assert outcome.calls[0]["result"]["content"] == "5"
