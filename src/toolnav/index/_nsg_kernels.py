@@ -185,6 +185,16 @@ def clustered_knn(vectors: np.ndarray, k: int, probes: int = 4, seed: int = 0
 
 
 @numba.njit(**JIT)
+def record(collect_ids, collect_dist, collected, node, d):
+    """Append (node, d) to the collection while it has room; returns the new count."""
+    if collected < collect_ids.shape[0]:
+        collect_ids[collected] = node
+        collect_dist[collected] = d
+        collected += 1
+    return collected
+
+
+@numba.njit(**JIT)
 def beam_search(graph, degrees, vectors, query, entry, seeds, pool_size, visited, tag,
                 pool_ids, pool_dist, collect_ids, collect_dist):
     """Greedy beam search from *entry* (and *seeds*) with a sorted pool of *pool_size*.
@@ -201,10 +211,7 @@ def beam_search(graph, degrees, vectors, query, entry, seeds, pool_size, visited
             continue
         visited[node] = tag
         d = query_distance(vectors, node, query)
-        if collected < collect_ids.shape[0]:
-            collect_ids[collected] = node
-            collect_dist[collected] = d
-            collected += 1
+        collected = record(collect_ids, collect_dist, collected, node, d)
         count, _ = insert_sorted(pool_ids, pool_dist, checked, count, node, d)
     k = 0
     while k < count:
@@ -220,10 +227,7 @@ def beam_search(graph, degrees, vectors, query, entry, seeds, pool_size, visited
                 continue
             visited[neighbour] = tag
             d = query_distance(vectors, neighbour, query)
-            if collected < collect_ids.shape[0]:
-                collect_ids[collected] = neighbour
-                collect_dist[collected] = d
-                collected += 1
+            collected = record(collect_ids, collect_dist, collected, neighbour, d)
             count, position = insert_sorted(pool_ids, pool_dist, checked, count, neighbour, d)
             if 0 <= position < lowest:
                 lowest = position
