@@ -147,3 +147,17 @@ def test_python_module_that_does_not_import(tmp_path):
         load_source(write(tmp_path / "broken.py", "1 / 0\n"))
     with pytest.raises(SourceError, match="cannot import 'no_such_module_xyz'"):
         load_source("python:no_such_module_xyz")
+
+
+def test_string_annotations_are_resolved(tmp_path):
+    module = write(tmp_path / "postponed.py", textwrap.dedent('''
+        from __future__ import annotations
+        from typing import Literal
+
+        def convert(value: float, unit: Literal["C", "F"] = "C") -> float:
+            """Convert a temperature."""
+            return value
+    '''))
+    (tool,) = load_source(module).tools
+    assert tool.input_schema["properties"]["unit"]["enum"] == ["C", "F"]
+    assert tool.input_schema["properties"]["value"]["type"] == "number"

@@ -46,7 +46,10 @@ def tool_from_callable(func: Callable[..., Any], *, source: str = "python", name
     """
     label = getattr(func, "__qualname__", repr(func))
     try:
-        signature = inspect.signature(func)
+        try:  # resolve string annotations (`from __future__ import annotations`) to types
+            signature = inspect.signature(func, eval_str=True)
+        except (NameError, SyntaxError, AttributeError):
+            signature = inspect.signature(func)
     except (TypeError, ValueError):
         raise SourceError(f"{label}: Python exposes no signature for it; wrap it in a "
                           "function with named parameters") from None
