@@ -113,13 +113,15 @@ def add(
         "dataset folders, or python:package.module."))],
     name: Annotated[str | None, typer.Option(
         "--name", help="Source label (default: file stem or module name).")] = None,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="Where an OpenAPI document's API is served.")] = None,
 ) -> None:
     """Add tools from sources, or re-sync sources added before (adds, updates, removes)."""
     if name and len(sources) > 1:
         raise ConfigError("--name applies to one source; add several sources one at a time")
     with _open_catalog() as catalog:
         for source in sources:
-            change = catalog.add_source(source, name=name)
+            change = catalog.add_source(source, name=name, base_url=base_url)
             console.print(
                 f"[bold]{change.source}[/]: {len(change.added)} added, {len(change.updated)} "
                 f"updated, {change.unchanged} unchanged, {len(change.removed)} removed")

@@ -69,3 +69,16 @@ def test_bad_documents(change, message):
 def test_base_url_overrides_the_servers_entry(servers, expected):
     tools = tools_from_openapi({**SPEC, "servers": servers}, base_url="http://10.0.0.5:9000/")
     assert {tool.binding["base_url"] for tool in tools} == {expected}
+
+
+def test_load_source_passes_base_url_and_refuses_it_elsewhere(tmp_path):
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps(SPEC))
+    (tool, *_) = load_source(path, base_url="http://127.0.0.1:9999").tools
+    assert tool.binding["base_url"] == "http://127.0.0.1:9999"
+    other = tmp_path / "tools.json"
+    other.write_text(json.dumps([{"name": "a"}]))
+    with pytest.raises(SourceError, match="--base-url applies to OpenAPI documents only"):
+        load_source(other, base_url="http://x")
+    with pytest.raises(SourceError, match="applies to OpenAPI documents only"):
+        load_source("python:math", base_url="http://x")

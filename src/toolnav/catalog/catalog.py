@@ -104,13 +104,16 @@ class Catalog:
     def __len__(self) -> int:
         return self._store.count()
 
-    def add_source(self, spec: str | Path, *, name: str | None = None) -> SourceChange:
+    def add_source(self, spec: str | Path, *, name: str | None = None,
+                   base_url: str | None = None) -> SourceChange:
         """Parse a source and make the catalog hold exactly its tools under its label.
+
+        *base_url* sets where an OpenAPI document's API is served.
 
         Raises:
             SourceError, SchemaError: the source is unreadable or invalid; nothing changes.
         """
-        source = load_source(spec, name=name)
+        source = load_source(spec, name=name, base_url=base_url)
         return self.add_tools(source.tools, source=source.name)
 
     def add_tools(self, tools: Iterable[Tool], *, source: str) -> SourceChange:

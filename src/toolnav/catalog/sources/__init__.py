@@ -23,6 +23,7 @@ from toolnav.tool import Tool
 __all__ = ["LoadedSource", "load_source", "source_name_for"]
 
 PYTHON_PREFIX = "python:"
+_BASE_URL_MISUSE = "{spec}: --base-url applies to OpenAPI documents only"
 _GENERIC_STEMS = {"tools", "functions", "catalog", "openapi", "spec", "mcp"}
 
 
@@ -34,12 +35,14 @@ class LoadedSource:
     tools: list[Tool]
 
 
-def load_source(spec: str | Path, *, name: str | None = None) -> LoadedSource:
+def load_source(spec: str | Path, *, name: str | None = None, base_url: str | None = None
+                ) -> LoadedSource:
     """Parse a source into tools, without touching any catalog.
 
     Args:
         spec: a path or ``python:module`` (see the module docstring).
         name: the source label; defaults to `source_name_for(spec)`.
+        base_url: for an OpenAPI document, where the API is served (overrides ``servers``).
 
     Raises:
         SourceError: the source does not exist, is of an unknown kind, or is malformed.
@@ -47,6 +50,8 @@ def load_source(spec: str | Path, *, name: str | None = None) -> LoadedSource:
     """
     label = name or source_name_for(spec)
     text_spec = str(spec)
+    if base_url and Path(text_spec).suffix.lower() != ".json":
+        raise SourceError(_BASE_URL_MISUSE.format(spec=spec))
     if text_spec.startswith(PYTHON_PREFIX):
         return LoadedSource(label, tools_from_module(text_spec[len(PYTHON_PREFIX):], source=label))
     path = Path(spec)
@@ -63,7 +68,7 @@ def load_source(spec: str | Path, *, name: str | None = None) -> LoadedSource:
             raise SourceError(f"{spec}: no such file or directory")
         raise SourceError(f"{spec}: unknown source kind; use a .json/.jsonl file, a .py file, "
                           "a dataset directory, or python:package.module")
-    return LoadedSource(label, _tools_from_json_document(path, label))
+    return LoadedSource(label, _tools_from_json_document(path, label, base_url))
 
 
 def source_name_for(spec: str | Path) -> str:
@@ -77,7 +82,7 @@ def source_name_for(spec: str | Path) -> str:
     return path.parent.name if path.stem.lower() in _GENERIC_STEMS else path.stem
 
 
-def _tools_from_json_document(path: Path, label: str) -> list[Tool]:
+def _tools_from_json_document(path: Path, label: str, base_url: str | None) -> list[Tool]:
     text = read_text(path)
     try:
         data = json.loads(text)
@@ -87,7 +92,9 @@ def _tools_from_json_document(path: Path, label: str) -> list[Tool]:
     if isinstance(data, dict) and "openapi" in data:
         from toolnav.catalog.sources.openapi import tools_from_openapi
 
-        return tools_from_openapi(data, source=label)
+        return tools_from_openapi(data, source=label, base_url=base_url)
+    if base_url:
+        raise SourceError(_BASE_URL_MISUSE.format(spec=path))
     if isinstance(data, dict) and "mcpServers" in data:
         from toolnav.catalog.sources.mcp import tools_from_mcp_config
 
