@@ -103,3 +103,27 @@ def test_corrupted_directories_are_refused(filled, tmp_path):
         load_index(path)
     with pytest.raises(IndexFormatError, match=r"no header\.json"):
         load_index(tmp_path / "nowhere")
+
+
+def test_factory_passes_nsg_params_and_refuses_them_for_flat():
+    from toolnav.config import NSGParams
+    from toolnav.errors import ConfigError
+
+    index = create_index("nsg", 16, NSGParams(degree=8, search_pool=20))
+    index.add(np.arange(50), unit_rows(50))
+    assert index.params.degree == 8
+    assert index.search(unit_rows(50)[3], k=1)[0][0] == 3
+    with pytest.raises(ConfigError, match="flat index takes no params"):
+        create_index("flat", 16, NSGParams())
+    with pytest.raises(ConfigError, match="unknown index kind 'hnsw'"):
+        create_index("hnsw", 16)
+
+
+def test_tiny_catalogs_work_with_every_kind(kind, tmp_path):
+    for count in (1, 2, 10):
+        index = create_index(kind, 16)
+        index.add(np.arange(count) + 7, unit_rows(count, seed=count))
+        index.save(tmp_path / f"{kind}{count}")
+        ids, _ = load_index(tmp_path / f"{kind}{count}").search(unit_rows(count, seed=count),
+                                                                k=count)
+        assert (ids[:, 0] == np.arange(count) + 7).all()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from toolnav.config import NSGParams
 from toolnav.errors import ConfigError
 from toolnav.index._persist import read_header
 from toolnav.index.base import VectorIndex
@@ -21,18 +22,28 @@ INDEX_KINDS = ("flat", "nsg")
 DEFAULT_INDEX_KIND = "flat"
 
 
-def create_index(kind: str, dim: int) -> VectorIndex:
+def create_index(kind: str, dim: int, params: NSGParams | None = None) -> VectorIndex:
     """An empty index of the given kind.
 
+    Args:
+        kind: one of `INDEX_KINDS`.
+        dim: vector dimension.
+        params: NSG build/search parameters (defaults when None); refused for "flat".
+
+    Returns:
+        An empty index; the first `add` builds it (NSG builds its graph then).
+
     Raises:
-        ConfigError: unknown kind.
+        ConfigError: unknown kind, or params given for an index that takes none.
     """
     if kind == "flat":
+        if params is not None:
+            raise ConfigError("the flat index takes no params; pass params=None")
         return FlatIndex(dim)
     if kind == "nsg":
         from toolnav.index.nsg import NSGIndex  # numba loads only when NSG is used
 
-        return NSGIndex(dim)
+        return NSGIndex(dim, params)
     raise ConfigError(f"unknown index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
 
 
