@@ -236,9 +236,9 @@ def beam_search(graph, degrees, vectors, query, entry, seeds, pool_size, visited
 
 
 @numba.njit(parallel=True, **JIT)
-def batch_search(graph, degrees, vectors, queries, entry, seeds, pool_size, threads, out_ids,
+def batch_search(graph, degrees, vectors, queries, entries, pool_size, threads, out_ids,
                  out_dist):
-    """Beam search for many queries, parallel over contiguous chunks of queries."""
+    """Beam search for many queries, each from its own entry node, parallel over chunks."""
     n_queries = queries.shape[0]
     chunk = (n_queries + threads - 1) // threads
     empty_ids = np.empty(0, dtype=np.int32)
@@ -250,7 +250,7 @@ def batch_search(graph, degrees, vectors, queries, entry, seeds, pool_size, thre
         tag = 0
         for q in range(t * chunk, min((t + 1) * chunk, n_queries)):
             tag = next_tag(visited, tag)
-            count, _ = beam_search(graph, degrees, vectors, queries[q], entry, seeds,
+            count, _ = beam_search(graph, degrees, vectors, queries[q], entries[q], empty_ids,
                                    pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
                                    empty_ids, empty_dist)
             out_ids[q, :count] = pool_ids[:count]

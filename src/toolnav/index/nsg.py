@@ -31,6 +31,10 @@ __all__ = ["NSGIndex"]
 KIND = "nsg"
 UNIT_TOLERANCE = 1e-3
 SEED = 20190701  # builds are deterministic
+# Each query starts from the nearest of this many sampled live nodes (one BLAS product for the
+# batch): at 100k real embeddings it lifts single-thread QPS at recall 0.95 by ~20% over the
+# fixed navigating node (bench/ann.py; 64 pivots gain less, 1024 cost more than they save).
+ENTRY_PIVOTS = 256
 
 
 class NSGIndex:
@@ -175,8 +179,8 @@ class NSGIndex:
         out_ids = np.empty((len(matrix), pool_size), dtype=np.int32)
         out_dist = np.empty((len(matrix), pool_size), dtype=np.float32)
         threads = min(self.params.threads, len(matrix))
-        kernels.batch_search(self._graph, self._degrees, self._vectors, matrix, self._entry,
-                             self._search_seeds(), pool_size, threads, out_ids, out_dist)
+        kernels.batch_search(self._graph, self._degrees, self._vectors, matrix,
+                             self._entries(matrix), pool_size, threads, out_ids, out_dist)
         valid = out_ids >= 0
         live = valid & self._alive[np.where(valid, out_ids, 0)]
         if live.all():
@@ -265,8 +269,12 @@ class NSGIndex:
         count = min(self.params.build_pool, len(live))
         return np.random.default_rng(SEED).choice(live, size=count, replace=False)
 
-    def _search_seeds(self) -> np.ndarray:
-        return self._graph[self._entry, :self._degrees[self._entry]]
+    def _entries(self, matrix: np.ndarray) -> np.ndarray:
+        """Per query, the nearest of a fixed sample of live nodes: a start near the query."""
+        live = np.flatnonzero(self._alive).astype(np.int32)
+        pivots = np.random.default_rng(SEED).choice(live, size=min(ENTRY_PIVOTS, len(live)),
+                                                    replace=False)
+        return np.ascontiguousarray(pivots[np.argmax(matrix @ self._vectors[pivots].T, axis=1)])
 
     def _repair(self) -> None:
         kernels.repair_connectivity(self._graph, self._degrees, self._dists, self._vectors,
