@@ -21,6 +21,18 @@ def test_scores_align_with_ids_and_search_ranks_matches_first():
     assert index.tokens("The emails") == ["email"]  # stop word dropped, stemmed
 
 
+def test_query_terms_match_the_tokenizer_that_built_the_index():
+    import bm25s
+    import Stemmer
+
+    index = LexicalIndex(IDS, TEXTS)
+    texts = ["Convert 30 USD to EUR, then e-mail it!", "naïve café's forecasts", "a I x",
+             "getWeatherForecast_v2 (city=Paris)", "THE running runners ran", "", "东京 天气"]
+    expected = bm25s.tokenize(texts, stemmer=Stemmer.Stemmer("english"), show_progress=False,
+                              return_ids=False)
+    assert [index.tokens(text) for text in texts] == expected
+
+
 def test_queries_without_known_terms_and_k_beyond_size():
     index = LexicalIndex(IDS, TEXTS)
     assert not index.scores("the of and").any()

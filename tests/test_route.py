@@ -9,7 +9,7 @@ from toolnav._abstention_eval import abstention_report, calibrate_threshold, fit
 from toolnav.catalog import Catalog
 from toolnav.config import RouteParams
 from toolnav.errors import ConfigError, EmptyCatalog
-from toolnav.route import Router, ToolFilter, split_intents
+from toolnav.route import Router, ToolFilter, intent_spans, split_intents
 
 TOOLS = [
     make_tool("get_weather", "Current weather conditions for a city", city="City name"),
@@ -110,6 +110,34 @@ def test_split_intents_finds_sentences_and_chained_clauses():
                          "Finally book a table for two.") == [
         "Convert 30 dollars to euros", "email the result to Ann.", "Finally book a table for two."]
     assert split_intents("weather in Oslo") == []
+
+
+def test_intent_spans_are_offsets_of_the_parts():
+    request = "  Convert 30 dollars to euros,   and then email the result to Ann!  Ok.  "
+    spans = intent_spans(request)
+    assert [request[start:end] for start, end in spans] == split_intents(request) == [
+        "Convert 30 dollars to euros,", "email the result to Ann!"]
+
+
+def test_parts_are_embedded_separately_by_an_embedder_without_spans(tmp_path, real_embedder):
+    """The fallback path: an embedder with only `embed` still gets every part scored."""
+    seen: list[str] = []
+
+    class PlainEmbedder:
+        model_id, dim = real_embedder.model_id, real_embedder.dim
+
+        def embed(self, texts):
+            seen.extend(texts)
+            return real_embedder.embed(texts)
+
+    with Catalog.open(tmp_path, embedder=PlainEmbedder()) as plain:
+        plain.add_tools(TOOLS, source="all")
+        plain.build_index()
+        seen.clear()
+        request = "Book a plane ticket to Rome. Then translate my note into Italian."
+        names = {c.tool.name for c in Router.open(plain).route(request, k=2).candidates}
+    assert seen == [request, *split_intents(request)]
+    assert names == {"book_flight", "translate_text"}
 
 
 def test_a_multi_step_request_keeps_every_needed_tool_near_the_top(catalog):

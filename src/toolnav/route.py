@@ -3,8 +3,9 @@
 Dense retrieval (the catalog's vector index) and BM25 (`toolnav.lexical`) each propose
 candidates; hybrid fusion scores the union with a convex combination of the exact cosine and the
 request-normalised BM25 score. A multi-step request is also scored sentence by sentence (a tool
-keeps its best score), and tools are pulled toward the best tool of their group (service), so
-the several tools a request needs reach the top k together. Filters restrict the catalog; a
+keeps its best score; the parts' vectors are pooled from the request's own forward pass), and
+tools are pulled toward the best tool of their group (service), so the several tools a request
+needs reach the top k together. Filters restrict the catalog; a
 tool's recorded failures lower its score by a bounded amount; an optional threshold lets the
 router say that no tool fits.
 Rendering the chosen tools for an LLM is `toolnav.render`'s job.
@@ -25,11 +26,13 @@ import numpy as np
 
 from toolnav.catalog import Catalog
 from toolnav.config import RouteParams
+from toolnav.embed import embed_with_spans
 from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.lexical import LexicalIndex
 from toolnav.tool import Tool, lexical_text
 
-__all__ = ["METHODS", "Candidate", "RouteResult", "Router", "ToolFilter", "split_intents"]
+__all__ = ["METHODS", "Candidate", "RouteResult", "Router", "ToolFilter", "intent_spans",
+           "split_intents"]
 
 METHODS = ("hybrid", "dense", "bm25")
 MIN_INTENT_CHARS = 13
@@ -42,11 +45,25 @@ _INTENT_BOUNDARY = re.compile(
     re.IGNORECASE)
 
 
+def intent_spans(request: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the sentences and chained clauses of a request, when it has
+    more than one."""
+    spans, start = [], 0
+    for boundary in [*_INTENT_BOUNDARY.finditer(request), None]:
+        end = boundary.start() if boundary else len(request)
+        piece = request[start:end]
+        stripped = piece.strip()
+        if len(stripped) >= MIN_INTENT_CHARS:
+            first = start + len(piece) - len(piece.lstrip())
+            spans.append((first, first + len(stripped)))
+        start = boundary.end() if boundary else start
+    spans = spans[:MAX_INTENTS]
+    return spans if len(spans) > 1 else []
+
+
 def split_intents(request: str) -> list[str]:
     """The sentences and chained clauses of a request, when it has more than one."""
-    parts = [part.strip() for part in _INTENT_BOUNDARY.split(request)]
-    parts = [part for part in parts if len(part) >= MIN_INTENT_CHARS][:MAX_INTENTS]
-    return parts if len(parts) > 1 else []
+    return [request[start:end] for start, end in intent_spans(request)]
 
 
 def _top_stats(scores: np.ndarray, depth: int) -> tuple[float, float]:
@@ -160,25 +177,22 @@ class Router:
 
     def route_batch(self, requests: Sequence[str], k: int = 5, *, method: str = "hybrid",
                     filters: ToolFilter | None = None) -> list[RouteResult]:
-        """Rank tools for several requests, embedding all their texts in one batch."""
+        """Rank tools for several requests, embedding them in one batch."""
         if method not in METHODS:
             raise ConfigError(f"unknown routing method {method!r}; choose one of "
                               f"{', '.join(METHODS)}")
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
         split = method == "hybrid" and self.params.split_intents
-        texts = [[request, *split_intents(request)] if split else [request]
-                 for request in requests]
-        flat = [text for group in texts for text in group]
-        vectors = (self._embedder.embed(flat) if method != "bm25"
-                   else np.zeros((len(flat), 0), dtype=np.float32))
+        spans = [intent_spans(request) if split else [] for request in requests]
+        texts = [[request, *(request[start:end] for start, end in request_spans)]
+                 for request, request_spans in zip(requests, spans, strict=True)]
+        # One forward pass per request: its parts are pooled from the request's token states.
+        vectors = (embed_with_spans(self._embedder, requests, spans) if method != "bm25"
+                   else [np.zeros((len(group), 0), dtype=np.float32) for group in texts])
         allowed = self._allowed(filters)
-        results, start = [], 0
-        for request, group in zip(requests, texts, strict=True):
-            queries = vectors[start:start + len(group)]
-            start += len(group)
-            results.append(self._route_one(request, group, queries, k, method, allowed))
-        return results
+        return [self._route_one(request, group, queries, k, method, allowed)
+                for request, group, queries in zip(requests, texts, vectors, strict=True)]
 
     def _route_one(self, request: str, texts: list[str], queries: np.ndarray, k: int,
                    method: str, allowed: np.ndarray | None) -> RouteResult:

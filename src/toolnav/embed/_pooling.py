@@ -1,4 +1,6 @@
-"""The sentence-transformers head of all-MiniLM-L6-v2 as a torch module, and quiet loading."""
+"""The BERT encoder of all-MiniLM-L6-v2 as a torch module returning token states, and quiet
+loading. Pooling happens in `toolnav.embed.local`, so one forward pass can serve a text and its
+spans."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["MeanPooledEncoder", "quiet_load"]
+__all__ = ["TokenStatesEncoder", "quiet_load"]
 
 
 def quiet_load(model_class: Any, model_dir: Path, **options: Any) -> torch.nn.Module:
@@ -19,8 +21,8 @@ def quiet_load(model_class: Any, model_dir: Path, **options: Any) -> torch.nn.Mo
     return model_class.from_pretrained(str(model_dir), local_files_only=True, **options)
 
 
-class MeanPooledEncoder(torch.nn.Module):
-    """BERT encoder followed by attention-masked mean pooling and L2 normalisation."""
+class TokenStatesEncoder(torch.nn.Module):
+    """BERT encoder returning float32 last-layer token states (batch, tokens, hidden)."""
 
     def __init__(self, encoder: torch.nn.Module):
         super().__init__()
@@ -29,6 +31,4 @@ class MeanPooledEncoder(torch.nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(torch.float32)
-        pooled = (hidden.to(torch.float32) * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=-1)
+        return hidden.to(torch.float32)

