@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from toolnav.catalog import Catalog
+from toolnav.embed import embed_with_spans
 from toolnav.evaluate import load_queries
-from toolnav.route import METHODS, Router
+from toolnav.route import METHODS, Router, intent_spans
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DATASETS = ("seal_tools", "toolbench")
@@ -48,13 +49,29 @@ class MemoEmbedder:
     def __init__(self, embedder):
         self._embedder = embedder
         self.model_id, self.dim = embedder.model_id, embedder.dim
-        self._memo: dict[str, np.ndarray] = {}
+        self._memo: dict[tuple, np.ndarray] = {}
 
     def embed(self, texts):
-        missing = [text for text in dict.fromkeys(texts) if text not in self._memo]
+        return np.concatenate(self.embed_spans(texts, [()] * len(texts)))
+
+    def embed_spans(self, texts, spans):
+        keys = [(text, tuple(text_spans)) for text, text_spans in zip(texts, spans, strict=True)]
+        missing = [key for key in dict.fromkeys(keys) if key not in self._memo]
         if missing:
-            self._memo.update(zip(missing, self._embedder.embed(missing), strict=True))
-        return np.stack([self._memo[text] for text in texts])
+            found = embed_with_spans(self._embedder, [text for text, _ in missing],
+                                     [text_spans for _, text_spans in missing])
+            self._memo.update(zip(missing, found, strict=True))
+        return [self._memo[key] for key in keys]
+
+
+def time_embedding(embedder, requests: list[str], samples: int) -> tuple[float, float]:
+    """p50 and p99 ms of the model alone: one request and its parts, one forward pass."""
+    latencies = []
+    for request in requests[:samples]:
+        began = time.perf_counter()
+        embed_with_spans(embedder, [request], [intent_spans(request)])
+        latencies.append((time.perf_counter() - began) * 1000)
+    return percentile(latencies, 50), percentile(latencies, 99)
 
 
 def time_methods(router: Router, requests: list[str], samples: int, batch: int
@@ -105,6 +122,9 @@ def main() -> int:
     header = f"{'method':8s} {'p50 ms':>8s} {'p99 ms':>8s} {'mean ms':>8s} {'batched req/s':>14s}"
     print(f"\nembedding included\n{header}")
     rows = time_methods(router, requests, args.requests, args.batch)
+    p50, p99 = time_embedding(catalog.embedder, requests, args.requests)
+    print(f"embedding alone (request + parts, one forward pass): p50 {p50:.2f} ms, "
+          f"p99 {p99:.2f} ms")
     memo = MemoEmbedder(catalog.embedder)
     with Catalog.open(home, embedder=memo, embedding_cache=args.embedding_cache) as memoised:
         memo_router = Router.open(memoised)
