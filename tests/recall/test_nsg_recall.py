@@ -77,3 +77,16 @@ def test_cell_knn_graph_beyond_the_exact_limit_keeps_recall(data):
     nsg.add(np.arange(4000), vectors)
     assert nsg.reachable_from_entry()
     assert recall(nsg, exact, queries, pool=64) >= 0.95
+
+
+def test_every_dense_region_gets_an_entry_pivot_and_pivots_survive_save(tmp_path):
+    """120 tight clusters, more than a random sample of 256 nodes would cover (~14 missed)."""
+    vectors = clustered(6000, clusters=120, seed=3)
+    centres = np.random.default_rng(0).normal(size=(120, 32))
+    labels = np.argmax(vectors @ centres.T, axis=1)
+    index = NSGIndex(32, NSGParams(degree=16, knn=24, build_pool=48))
+    index.add(np.arange(6000), vectors)
+    assert len(np.unique(labels[index._pivots])) == 120
+    index.save(tmp_path / "nsg")
+    loaded = NSGIndex.load(tmp_path / "nsg")
+    assert np.array_equal(loaded._pivots, index._pivots)

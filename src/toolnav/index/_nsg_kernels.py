@@ -20,6 +20,7 @@ __all__ = [
     "reconnect_around_deleted",
     "repair_connectivity",
     "select_mrng",
+    "spherical_kmeans",
 ]
 
 JIT = {"nogil": True, "cache": True, "fastmath": True}
@@ -150,20 +151,40 @@ def insert_sorted(pool_ids, pool_dist, checked, count, node, d):
     return min(count + 1, pool_size), lo
 
 
+def spherical_kmeans(vectors: np.ndarray, count: int, rng: np.random.Generator,
+                     rounds: int = 6) -> np.ndarray:
+    """*count* unit centres spread over the unit *vectors*: k-means++ seeding (so a small,
+    distant cluster still gets a centre) and Lloyd rounds, on a sample of 30 per centre."""
+    n = vectors.shape[0]
+    sample = vectors[rng.choice(n, min(n, 30 * count), replace=False)]
+    count = min(count, len(sample))
+    centroids = np.empty((count, vectors.shape[1]), dtype=np.float32)
+    centroids[0] = sample[rng.integers(len(sample))]
+    distance_to_nearest = np.maximum(1.0 - sample @ centroids[0], 0.0)
+    for i in range(1, count):
+        weights = distance_to_nearest.astype(np.float64) ** 2
+        total = weights.sum()
+        if total > 0:
+            centroids[i] = sample[rng.choice(len(sample), p=weights / total)]
+        else:  # every sampled point already coincides with a centre
+            centroids[i] = sample[rng.integers(len(sample))]
+        np.minimum(distance_to_nearest, np.maximum(1.0 - sample @ centroids[i], 0.0),
+                   out=distance_to_nearest)
+    for _ in range(rounds):
+        nearest = np.argmax(sample @ centroids.T, axis=1)
+        for cell in np.unique(nearest):
+            mean = sample[nearest == cell].mean(axis=0)
+            centroids[cell] = mean / max(np.linalg.norm(mean), 1e-12)
+    return centroids
+
+
 def clustered_knn(vectors: np.ndarray, k: int, probes: int = 4, seed: int = 0
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate k nearest neighbours for large sets: each point joins its *probes* nearest
     of ~sqrt(n) k-means cells, and neighbours are found exactly inside each cell."""
     n = vectors.shape[0]
-    rng = np.random.default_rng(seed)
     count = max(2, int(np.sqrt(n)))
-    centroids = vectors[rng.choice(n, count, replace=False)].copy()
-    sample = vectors[rng.choice(n, min(n, 30 * count), replace=False)]
-    for _ in range(6):  # a few Lloyd rounds on a sample are enough to spread the cells
-        nearest = np.argmax(sample @ centroids.T, axis=1)
-        for cell in np.unique(nearest):
-            mean = sample[nearest == cell].mean(axis=0)
-            centroids[cell] = mean / max(np.linalg.norm(mean), 1e-12)
+    centroids = spherical_kmeans(vectors, count, np.random.default_rng(seed))
     probes = min(probes, count)
     cells = np.argpartition(-(vectors @ centroids.T), probes - 1, axis=1)[:, :probes]
     best_ids = np.full((n, k), -1, dtype=np.int32)
