@@ -24,6 +24,7 @@ import sys
 import sysconfig
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,8 @@ import numpy as np
 CACHE = Path.home() / ".cache" / "toolnav-bench"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 K = 10
+NSG_LABEL = "toolnav NSG (R32 L100 C500)"
+HNSW_LABEL = "hnswlib (M16 efC200)"
 
 
 def corpus_texts(limit: int) -> list[str]:
@@ -101,16 +104,33 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / K for f, t in zip(found, truth, strict=True)]))
 
 
-def measure(search: Callable[[np.ndarray], np.ndarray], queries: np.ndarray, truth: np.ndarray,
-            repeats: int = 3) -> tuple[float, float]:
-    """(recall@10, queries per second: best of *repeats* batch runs)."""
-    found = search(queries)
-    best = 0.0
-    for _ in range(repeats):
-        started = time.perf_counter()
-        search(queries)
-        best = max(best, len(queries) / (time.perf_counter() - started))
-    return recall_at_k(found, truth), best
+Search = Callable[[np.ndarray], np.ndarray]
+
+
+def measure_interleaved(sweeps: dict[str, dict[int, list[Search]]], queries: np.ndarray,
+                        truth: np.ndarray, rounds: int = 3
+                        ) -> dict[str, dict[int, list[tuple[float, float]]]]:
+    """(recall@10, best QPS of *rounds*) per index, thread count and setting.
+
+    Each round times every setting of every index once, so a slow spell on the shared machine
+    hits all indexes alike instead of whichever happened to be measured then.
+    """
+    recalls = {label: {threads: [recall_at_k(search(queries), truth) for search in settings]
+                       for threads, settings in by_threads.items()}
+               for label, by_threads in sweeps.items()}
+    best = {label: {threads: [0.0] * len(settings) for threads, settings in by_threads.items()}
+            for label, by_threads in sweeps.items()}
+    for _ in range(rounds):
+        for label, by_threads in sweeps.items():
+            for threads, settings in by_threads.items():
+                for i, search in enumerate(settings):
+                    started = time.perf_counter()
+                    search(queries)
+                    qps = len(queries) / (time.perf_counter() - started)
+                    best[label][threads][i] = max(best[label][threads][i], qps)
+    return {label: {threads: list(zip(recalls[label][threads], best[label][threads],
+                                      strict=True)) for threads in by_threads}
+            for label, by_threads in sweeps.items()}
 
 
 def qps_at(curve: list[tuple[float, float]], target: float) -> float | None:
@@ -135,47 +155,51 @@ def run(name: str, base: np.ndarray, queries: np.ndarray, threads: list[int]
     exact = FlatIndex(dim)
     exact.add(np.arange(len(base)), base)
     truth, _ = exact.search(queries, K)
-    results: dict[str, dict] = {}
-
-    def record(label: str, build_seconds: float, memory_mb: float,
-               curves: dict[int, list[tuple[float, float]]]) -> None:
-        results[label] = {"build_s": build_seconds, "memory_mb": memory_mb, "curves": curves}
-        print(f"  {label:28} build {build_seconds:6.1f} s  memory {memory_mb:6.0f} MB")
-        for thread_count, curve in curves.items():
-            points = "  ".join(f"{r:.3f}@{q:,.0f}" for r, q in curve)
-            print(f"    {thread_count} thread(s): recall@qps  {points}")
-
     print(f"\n{name}: {len(base):,} x {dim} base, {len(queries):,} queries")
     pools = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256]
+    builds: dict[str, tuple[float, float]] = {}  # label -> (build seconds, memory MB)
+    sweeps: dict[str, dict[int, list[Search]]] = {}
 
     started = time.perf_counter()
     nsg = NSGIndex(dim, NSGParams(threads=max(threads)))
     nsg.add(np.arange(len(base)), base)
-    build = time.perf_counter() - started
-    curves = {}
-    for thread_count in threads:
-        nsg.params = NSGParams(**{**nsg.params.__dict__, "threads": thread_count})
-        curves[thread_count] = [measure(lambda q, L=L: nsg.search(q, K, pool=L)[0], queries,
-                                        truth) for L in pools]
-    memory = (nsg._vectors.nbytes + nsg._graph.nbytes + nsg._dists.nbytes) / 2**20
-    record("toolnav NSG (R32 L100 C500)", build, memory, curves)
+    builds[NSG_LABEL] = (time.perf_counter() - started,
+                         (nsg._vectors.nbytes + nsg._graph.nbytes + nsg._dists.nbytes) / 2**20)
+
+    def nsg_search(pool: int, thread_count: int) -> Search:
+        def search(q: np.ndarray) -> np.ndarray:
+            nsg.params = replace(nsg.params, threads=thread_count)
+            return nsg.search(q, K, pool=pool)[0]
+        return search
+
+    sweeps[NSG_LABEL] = {t: [nsg_search(L, t) for L in pools] for t in threads}
 
     started = time.perf_counter()
     hnsw = hnswlib.Index(space="ip", dim=dim)
     hnsw.init_index(max_elements=len(base), M=16, ef_construction=200, random_seed=0)
     hnsw.set_num_threads(max(threads))
     hnsw.add_items(base, np.arange(len(base)))
-    build = time.perf_counter() - started
-    curves = {}
-    for thread_count in threads:
-        hnsw.set_num_threads(thread_count)
-        curve = []
-        for ef in pools:
+    builds[HNSW_LABEL] = (time.perf_counter() - started,
+                          len(base) * (dim * 4 + 16 * 2 * 4 + 16) / 2**20)
+
+    def hnsw_search(ef: int, thread_count: int) -> Search:
+        def search(q: np.ndarray) -> np.ndarray:
+            hnsw.set_num_threads(thread_count)
             hnsw.set_ef(max(ef, K))
-            curve.append(measure(lambda q: hnsw.knn_query(q, K)[0], queries, truth))
-        curves[thread_count] = curve
-    record("hnswlib (M16 efC200)", build, len(base) * (dim * 4 + 16 * 2 * 4 + 16) / 2**20,
-           curves)
+            return hnsw.knn_query(q, K)[0]
+        return search
+
+    sweeps[HNSW_LABEL] = {t: [hnsw_search(ef, t) for ef in pools] for t in threads}
+
+    def faiss_search(index, ef: int, thread_count: int) -> Search:
+        def search(q: np.ndarray) -> np.ndarray:
+            faiss.omp_set_num_threads(thread_count)
+            if hasattr(index, "hnsw"):
+                index.hnsw.efSearch = max(ef, K)
+            else:
+                index.nsg.search_L = max(ef, K)
+            return index.search(q, K)[1]
+        return search
 
     for label, factory in (("FAISS HNSW (M32 efC40)", lambda: faiss.IndexHNSWFlat(dim, 32)),
                            ("FAISS NSG (R32)", lambda: faiss.IndexNSGFlat(dim, 32))):
@@ -183,30 +207,27 @@ def run(name: str, base: np.ndarray, queries: np.ndarray, threads: list[int]
         started = time.perf_counter()
         index = factory()
         index.add(base)
-        build = time.perf_counter() - started
-        curves = {}
-        for thread_count in threads:
-            faiss.omp_set_num_threads(thread_count)
-            curve = []
-            for ef in pools:
-                if "HNSW" in label:
-                    index.hnsw.efSearch = max(ef, K)
-                else:
-                    index.nsg.search_L = max(ef, K)
-                curve.append(measure(lambda q, index=index: index.search(q, K)[1], queries,
-                                     truth))
-            curves[thread_count] = curve
-        record(label, build, len(base) * (dim * 4 + 32 * 2 * 4) / 2**20, curves)
+        builds[label] = (time.perf_counter() - started, len(base) * (dim * 4 + 32 * 2 * 4) / 2**20)
+        sweeps[label] = {t: [faiss_search(index, ef, t) for ef in pools] for t in threads}
 
+    curves = measure_interleaved(sweeps, queries, truth)
     faiss.omp_set_num_threads(1)
-    flat_recall, flat_qps = measure(lambda q: exact.search(q, K)[0], queries, truth, 1)
-    record("exact (numpy, BLAS threads)", 0.0, base.nbytes / 2**20, {1: [(flat_recall,
-                                                                           flat_qps)]})
+    builds["exact (numpy, BLAS threads)"] = (0.0, base.nbytes / 2**20)
+    curves["exact (numpy, BLAS threads)"] = measure_interleaved(
+        {"exact": {1: [lambda q: exact.search(q, K)[0]]}}, queries, truth, 1)["exact"]
+    results: dict[str, dict] = {}
+    for label, (build_seconds, memory_mb) in builds.items():
+        results[label] = {"build_s": build_seconds, "memory_mb": memory_mb,
+                          "curves": curves[label]}
+        print(f"  {label:28} build {build_seconds:6.1f} s  memory {memory_mb:6.0f} MB")
+        for thread_count, curve in curves[label].items():
+            points = "  ".join(f"{r:.3f}@{q:,.0f}" for r, q in curve)
+            print(f"    {thread_count} thread(s): recall@qps  {points}")
     return results
 
 
 def summarise(name: str, results: dict[str, dict]) -> None:
-    nsg, hnsw = results["toolnav NSG (R32 L100 C500)"], results["hnswlib (M16 efC200)"]
+    nsg, hnsw = results[NSG_LABEL], results[HNSW_LABEL]
     print(f"\n{name} summary (single thread, QPS interpolated on each curve):")
     for target in (0.95, 0.99):
         ours, peer = qps_at(nsg["curves"][1], target), qps_at(hnsw["curves"][1], target)

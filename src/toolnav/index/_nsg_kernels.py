@@ -217,15 +217,15 @@ def record(collect_ids, collect_dist, collected, node, d):
 
 @numba.njit(**JIT)
 def beam_search(graph, degrees, vectors, query, entry, seeds, pool_size, visited, tag,
-                pool_ids, pool_dist, collect_ids, collect_dist):
+                pool_ids, pool_dist, checked, collect_ids, collect_dist):
     """Greedy beam search from *entry* (and *seeds*) with a sorted pool of *pool_size*.
 
-    Fills pool_ids/pool_dist (ascending distance) and returns (pool count, collected count);
-    every node whose distance was computed is appended to collect_* while room remains.
+    Fills pool_ids/pool_dist (ascending distance; *checked* is scratch of the same size that
+    needs no reset) and returns (pool count, collected count); every node whose distance was
+    computed is appended to collect_* while room remains.
     """
     count = 0
     collected = 0
-    checked = np.zeros(pool_size, dtype=np.bool_)
     for i in range(seeds.shape[0] + 1):
         node = entry if i == 0 else seeds[i - 1]
         if visited[node] == tag:
@@ -256,10 +256,22 @@ def beam_search(graph, degrees, vectors, query, entry, seeds, pool_size, visited
     return count, collected
 
 
+@numba.njit(**JIT)
+def nearest_node(vectors, nodes, query):
+    """The node of *nodes* closest to *query*."""
+    best, best_distance = nodes[0], np.float32(np.inf)
+    for node in nodes:
+        d = query_distance(vectors, node, query)
+        if d < best_distance:
+            best, best_distance = node, d
+    return best
+
+
 @numba.njit(parallel=True, **JIT)
-def batch_search(graph, degrees, vectors, queries, entries, pool_size, threads, out_ids,
+def batch_search(graph, degrees, vectors, queries, pivots, pool_size, threads, out_ids,
                  out_dist):
-    """Beam search for many queries, each from its own entry node, parallel over chunks."""
+    """Beam search for many queries, parallel over chunks; each query starts from its nearest
+    pivot (chosen here, not by a BLAS call, whose spinning threads would contend with these)."""
     n_queries = queries.shape[0]
     chunk = (n_queries + threads - 1) // threads
     empty_ids = np.empty(0, dtype=np.int32)
@@ -268,12 +280,14 @@ def batch_search(graph, degrees, vectors, queries, entries, pool_size, threads, 
         visited = np.zeros(vectors.shape[0], dtype=np.uint16)
         pool_ids = np.empty(pool_size, dtype=np.int32)
         pool_dist = np.empty(pool_size, dtype=np.float32)
+        checked = np.empty(pool_size, dtype=np.bool_)
         tag = 0
         for q in range(t * chunk, min((t + 1) * chunk, n_queries)):
             tag = next_tag(visited, tag)
-            count, _ = beam_search(graph, degrees, vectors, queries[q], entries[q], empty_ids,
+            entry = nearest_node(vectors, pivots, queries[q])
+            count, _ = beam_search(graph, degrees, vectors, queries[q], entry, empty_ids,
                                    pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
-                                   empty_ids, empty_dist)
+                                   checked, empty_ids, empty_dist)
             out_ids[q, :count] = pool_ids[:count]
             out_dist[q, :count] = pool_dist[:count]
             out_ids[q, count:] = -1
@@ -309,11 +323,11 @@ def select_mrng(vectors, node, cand_ids, cand_dist, count, max_candidates, degre
 
 @numba.njit(**JIT)
 def _link_one(knn_ids, knn_graph_degrees, vectors, node, entry, seeds, pool_size,
-              max_candidates, degree, visited, tag, pool_ids, pool_dist, collect_ids,
-              collect_dist, graph, degrees, dists):
+              max_candidates, degree, visited, tag, pool_ids, pool_dist, checked,
+              collect_ids, collect_dist, graph, degrees, dists):
     _, collected = beam_search(knn_ids, knn_graph_degrees, vectors, vectors[node], entry,
-                               seeds, pool_size, visited, tag, pool_ids, pool_dist, collect_ids,
-                               collect_dist)
+                               seeds, pool_size, visited, tag, pool_ids, pool_dist, checked,
+                               collect_ids, collect_dist)
     for e in range(knn_ids.shape[1]):  # the node's own neighbours, if the search missed them
         neighbour = knn_ids[node, e]
         if visited[neighbour] != tag and collected < collect_ids.shape[0]:
@@ -341,6 +355,7 @@ def link_nodes(knn_ids, vectors, entry, seeds, pool_size, max_candidates, degree
         visited = np.zeros(n, dtype=np.uint16)
         pool_ids = np.empty(pool_size, dtype=np.int32)
         pool_dist = np.empty(pool_size, dtype=np.float32)
+        checked = np.empty(pool_size, dtype=np.bool_)
         collect_ids = np.empty(capacity, dtype=np.int32)
         collect_dist = np.empty(capacity, dtype=np.float32)
         tag = 0
@@ -348,7 +363,7 @@ def link_nodes(knn_ids, vectors, entry, seeds, pool_size, max_candidates, degree
             tag = next_tag(visited, tag)
             _link_one(knn_ids, knn_degrees, vectors, node, entry, seeds, pool_size,
                       max_candidates, degree, visited, np.uint16(tag), pool_ids, pool_dist,
-                      collect_ids, collect_dist, graph, degrees, dists)
+                      checked, collect_ids, collect_dist, graph, degrees, dists)
 
 
 @numba.njit(**JIT)
@@ -400,6 +415,7 @@ def repair_connectivity(graph, degrees, dists, vectors, alive, entry, pool_size)
     visited = np.zeros(n, dtype=np.uint16)
     pool_ids = np.empty(pool_size, dtype=np.int32)
     pool_dist = np.empty(pool_size, dtype=np.float32)
+    checked = np.empty(pool_size, dtype=np.bool_)
     capacity = pool_size * degree + 1
     collect_ids = np.empty(capacity, dtype=np.int32)
     collect_dist = np.empty(capacity, dtype=np.float32)
@@ -429,8 +445,8 @@ def repair_connectivity(graph, degrees, dists, vectors, alive, entry, pool_size)
         tag = next_tag(visited, tag)
         _, collected = beam_search(graph, degrees, vectors, vectors[orphan], entry,
                                    np.empty(0, dtype=np.int32), pool_size, visited,
-                                   np.uint16(tag), pool_ids, pool_dist, collect_ids,
-                                   collect_dist)
+                                   np.uint16(tag), pool_ids, pool_dist, checked,
+                                   collect_ids, collect_dist)
         order = np.argsort(collect_dist[:collected])
         parent = -1
         for i in order:
@@ -462,6 +478,7 @@ def insert_nodes(graph, degrees, dists, vectors, new_nodes, entry, seeds, pool_s
     visited = np.zeros(n, dtype=np.uint16)
     pool_ids = np.empty(pool_size, dtype=np.int32)
     pool_dist = np.empty(pool_size, dtype=np.float32)
+    checked = np.empty(pool_size, dtype=np.bool_)
     capacity = (pool_size + seeds.shape[0]) * degree + 1
     collect_ids = np.empty(capacity, dtype=np.int32)
     collect_dist = np.empty(capacity, dtype=np.float32)
@@ -470,7 +487,7 @@ def insert_nodes(graph, degrees, dists, vectors, new_nodes, entry, seeds, pool_s
         tag = next_tag(visited, tag)
         _, collected = beam_search(graph, degrees, vectors, vectors[node], entry, seeds,
                                    pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
-                                   collect_ids, collect_dist)
+                                   checked, collect_ids, collect_dist)
         order = np.argsort(collect_dist[:collected])
         degrees[node] = select_mrng(vectors, node, collect_ids[:collected][order],
                                     collect_dist[:collected][order], collected,

@@ -31,11 +31,11 @@ __all__ = ["NSGIndex"]
 KIND = "nsg"
 UNIT_TOLERANCE = 1e-3
 SEED = 20190701  # builds are deterministic
-# Each query starts from the nearest of this many entry pivots (one BLAS product for the batch):
-# the nodes nearest to k-means centres of the live vectors, so every dense region has one. At
-# 100k real embeddings this lifts single-thread QPS at recall 0.95 by ~20% over the fixed
-# navigating node; on the 100-cluster synthetic set, randomly sampled pivots missed 13 clusters
-# and capped recall@10 at 0.97, k-means pivots reach 1.000 (bench/ann.py, docs/benchmarks.md).
+# Each query starts from the nearest of this many entry pivots, the nodes nearest to k-means
+# centres of the live vectors, so every dense region has one. At 100k real embeddings this lifts
+# single-thread QPS at recall 0.95 by ~20% over the fixed navigating node; on the 100-cluster
+# synthetic set, randomly sampled pivots missed 13 clusters and capped recall@10 at 0.97,
+# k-means pivots reach 1.000 (bench/ann.py, docs/benchmarks.md).
 ENTRY_PIVOTS = 256
 # Rows per block when matching pivots to centres (bounds the temporary score matrix).
 PIVOT_BLOCK = 16384
@@ -188,8 +188,8 @@ class NSGIndex:
         out_ids = np.empty((len(matrix), pool_size), dtype=np.int32)
         out_dist = np.empty((len(matrix), pool_size), dtype=np.float32)
         threads = min(self.params.threads, len(matrix))
-        kernels.batch_search(self._graph, self._degrees, self._vectors, matrix,
-                             self._entries(matrix), pool_size, threads, out_ids, out_dist)
+        kernels.batch_search(self._graph, self._degrees, self._vectors, matrix, self._pivots,
+                             pool_size, threads, out_ids, out_dist)
         valid = out_ids >= 0
         live = valid & self._alive[np.where(valid, out_ids, 0)]
         if live.all():
@@ -281,11 +281,6 @@ class NSGIndex:
         live = np.flatnonzero(self._alive).astype(np.int32)
         count = min(self.params.build_pool, len(live))
         return np.random.default_rng(SEED).choice(live, size=count, replace=False)
-
-    def _entries(self, matrix: np.ndarray) -> np.ndarray:
-        """Per query, the nearest entry pivot: a start near the query."""
-        pivots = self._pivots
-        return np.ascontiguousarray(pivots[np.argmax(matrix @ self._vectors[pivots].T, axis=1)])
 
     def _choose_pivots(self) -> np.ndarray:
         """Entry pivots: the live node nearest to each k-means centre of the live vectors."""
