@@ -240,17 +240,13 @@ def summarise(name: str, results: dict[str, dict]) -> None:
 
 def update_experiment(vectors: np.ndarray, queries: np.ndarray) -> None:
     """Build on 90% of the points, insert the other 10%, delete 10% of the originals, and
-    compare recall@10 at equal search pools with a fresh build on the final set."""
-    from toolnav.index import FlatIndex
+    compare recall@10 at equal search pools with a fresh build on the final set; then delete
+    another 20% (past the consolidation threshold) and compare again."""
     from toolnav.index.nsg import NSGIndex
 
     count = len(vectors)
     first, extra = int(count * 0.9), np.arange(int(count * 0.9), count)
     deleted = np.random.default_rng(2).choice(first, size=count // 10, replace=False)
-    final = np.setdiff1d(np.arange(count), deleted)
-    exact = FlatIndex(vectors.shape[1])
-    exact.add(final, vectors[final])
-    truth, _ = exact.search(queries, K)
     updated = NSGIndex(vectors.shape[1])
     updated.add(np.arange(first), vectors[:first])
     started = time.perf_counter()
@@ -259,10 +255,30 @@ def update_experiment(vectors: np.ndarray, queries: np.ndarray) -> None:
     started = time.perf_counter()
     updated.remove(deleted)
     removed = time.perf_counter() - started
+    print(f"\nupdates on {count:,} points: +{len(extra):,} inserted in {inserted:.1f} s, "
+          f"-{len(deleted):,} deleted (tombstones) in {removed:.1f} s")
+    compare_with_fresh(updated, vectors, np.setdiff1d(np.arange(count), deleted), queries)
+    survivors = np.setdiff1d(np.arange(count), deleted)
+    more = np.random.default_rng(3).choice(survivors, size=count // 5, replace=False)
+    started = time.perf_counter()
+    updated.remove(more)
+    print(f"-{len(more):,} more deleted in {time.perf_counter() - started:.1f} s "
+          f"(past {updated.params.consolidate_at:.0%}: consolidated, "
+          f"{len(updated._ids):,} slots left)")
+    compare_with_fresh(updated, vectors, np.setdiff1d(survivors, more), queries)
+
+
+def compare_with_fresh(updated, vectors: np.ndarray, final: np.ndarray,
+                       queries: np.ndarray) -> None:
+    """recall@10 of *updated* and of a fresh build on the *final* points, at equal pools."""
+    from toolnav.index import FlatIndex
+    from toolnav.index.nsg import NSGIndex
+
+    exact = FlatIndex(vectors.shape[1])
+    exact.add(final, vectors[final])
+    truth, _ = exact.search(queries, K)
     fresh = NSGIndex(vectors.shape[1])
     fresh.add(final, vectors[final])
-    print(f"\nupdates on {count:,} points: +{len(extra):,} inserted in {inserted:.1f} s, "
-          f"-{len(deleted):,} deleted in {removed:.1f} s")
     for pool in (16, 32, 64, 128):
         got = recall_at_k(updated.search(queries, K, pool=pool)[0], truth)
         want = recall_at_k(fresh.search(queries, K, pool=pool)[0], truth)

@@ -257,19 +257,19 @@ def beam_search(graph, degrees, vectors, query, entry, seeds, pool_size, visited
 
 
 @numba.njit(**JIT)
-def nearest_node(vectors, nodes, query):
-    """The node of *nodes* closest to *query*."""
-    best, best_distance = nodes[0], np.float32(np.inf)
-    for node in nodes:
-        d = query_distance(vectors, node, query)
+def nearest_pivot(pivots, pivot_vectors, query):
+    """The pivot closest to *query* (pivot_vectors: their rows, contiguous and cache-resident)."""
+    best, best_distance = pivots[0], np.float32(np.inf)
+    for i in range(pivots.shape[0]):
+        d = query_distance(pivot_vectors, i, query)
         if d < best_distance:
-            best, best_distance = node, d
+            best, best_distance = pivots[i], d
     return best
 
 
 @numba.njit(parallel=True, **JIT)
-def batch_search(graph, degrees, vectors, queries, pivots, pool_size, threads, out_ids,
-                 out_dist):
+def batch_search(graph, degrees, vectors, queries, pivots, pivot_vectors, pool_size, threads,
+                 out_ids, out_dist):
     """Beam search for many queries, parallel over chunks; each query starts from its nearest
     pivot (chosen here, not by a BLAS call, whose spinning threads would contend with these)."""
     n_queries = queries.shape[0]
@@ -284,7 +284,7 @@ def batch_search(graph, degrees, vectors, queries, pivots, pool_size, threads, o
         tag = 0
         for q in range(t * chunk, min((t + 1) * chunk, n_queries)):
             tag = next_tag(visited, tag)
-            entry = nearest_node(vectors, pivots, queries[q])
+            entry = nearest_pivot(pivots, pivot_vectors, queries[q])
             count, _ = beam_search(graph, degrees, vectors, queries[q], entry, empty_ids,
                                    pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
                                    checked, empty_ids, empty_dist)

@@ -2,11 +2,13 @@
 
 Follows Fu et al. (VLDB 2019): an exact kNN graph, a navigating node near the centroid, edges
 chosen by MRNG among the nodes a search from the navigating node visits, reverse edges with
-re-pruning, and a repair pass so every node is reachable. Inserts search, select and link like
-the build; deletes are tombstones (traversed, never returned) until they pass a share of the
-index, when affected nodes are reconnected through their deleted neighbours' neighbours and the
-arrays compacted. Kernels live in `toolnav.index._nsg_kernels`; this module validates input,
-owns the arrays and persists them.
+re-pruning, and a repair pass so every node is reachable. A search starts from the nearest of
+a few hundred entry pivots (the nodes nearest to k-means centres), which plays the part of
+HNSW's upper layers. Inserts search, select and link like the build; deletes are tombstones
+(traversed, never returned) until they pass a share of the index, when affected nodes are
+reconnected through their deleted neighbours' neighbours and the arrays compacted. Kernels
+live in `toolnav.index._nsg_kernels`; this module validates input, owns the arrays and
+persists them.
 
 Example:
     index = NSGIndex(dim=384, params=NSGParams(degree=32)); index.add(ids, vectors)
@@ -67,6 +69,7 @@ class NSGIndex:
         self._slot: dict[int, int] = {}
         self._entry = 0
         self._pivots = np.zeros(0, dtype=np.int32)
+        self._pivot_vectors = np.zeros((0, dim), dtype=np.float32)
 
     @property
     def dim(self) -> int:
@@ -168,7 +171,7 @@ class NSGIndex:
             setattr(index, f"_{name}", np.asarray(arrays[name]))
         index._entry = entry
         index._slot = {int(i): slot for slot, i in enumerate(index._ids) if index._alive[slot]}
-        index._pivots = pivots if len(pivots) or not index._slot else index._choose_pivots()
+        index._set_pivots(pivots if len(pivots) or not index._slot else index._choose_pivots())
         return index
 
     def reachable_from_entry(self) -> bool:
@@ -189,7 +192,7 @@ class NSGIndex:
         out_dist = np.empty((len(matrix), pool_size), dtype=np.float32)
         threads = min(self.params.threads, len(matrix))
         kernels.batch_search(self._graph, self._degrees, self._vectors, matrix, self._pivots,
-                             pool_size, threads, out_ids, out_dist)
+                             self._pivot_vectors, pool_size, threads, out_ids, out_dist)
         valid = out_ids >= 0
         live = valid & self._alive[np.where(valid, out_ids, 0)]
         if live.all():
@@ -214,7 +217,7 @@ class NSGIndex:
         self._dists = np.zeros((count, params.degree), dtype=np.float32)
         self._degrees = np.zeros(count, dtype=np.int32)
         self._entry = self._nearest_to_centroid()
-        self._pivots = self._choose_pivots()
+        self._set_pivots(self._choose_pivots())
         if count == 1:
             return
         knn = min(params.knn, count - 1)
@@ -245,7 +248,7 @@ class NSGIndex:
                              self._build_seeds(), self.params.build_pool,
                              self.params.max_candidates)
         self._repair()
-        self._pivots = self._choose_pivots()
+        self._set_pivots(self._choose_pivots())
 
     def _consolidate(self) -> None:
         """Reconnect around deleted nodes, drop them from the arrays, re-check reachability."""
@@ -270,10 +273,10 @@ class NSGIndex:
         self._ids = self._ids[keep]
         self._alive = np.ones(len(keep), dtype=np.bool_)
         self._slot = {int(i): slot for slot, i in enumerate(self._ids)}
-        self._pivots = np.zeros(0, dtype=np.int32)
+        self._set_pivots(np.zeros(0, dtype=np.int32))
         if len(keep):
             self._entry = self._nearest_to_centroid()
-            self._pivots = self._choose_pivots()
+            self._set_pivots(self._choose_pivots())
             self._repair()
 
     def _build_seeds(self) -> np.ndarray:
@@ -281,6 +284,11 @@ class NSGIndex:
         live = np.flatnonzero(self._alive).astype(np.int32)
         count = min(self.params.build_pool, len(live))
         return np.random.default_rng(SEED).choice(live, size=count, replace=False)
+
+    def _set_pivots(self, pivots: np.ndarray) -> None:
+        """Keep the pivots and a contiguous copy of their vectors (scanned for every query)."""
+        self._pivots = np.ascontiguousarray(pivots, dtype=np.int32)
+        self._pivot_vectors = np.ascontiguousarray(self._vectors[self._pivots])
 
     def _choose_pivots(self) -> np.ndarray:
         """Entry pivots: the live node nearest to each k-means centre of the live vectors."""
