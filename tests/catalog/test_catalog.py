@@ -100,6 +100,32 @@ def test_index_survives_reopen_without_model_work(tmp_path, hashing_embedder):
     assert hashing_embedder.texts_embedded == 2
 
 
+def test_large_catalogs_get_the_nsg_index_small_ones_exact_search(tmp_path, hashing_embedder,
+                                                                  monkeypatch):
+    import toolnav.index
+    from toolnav.index import default_index_kind
+    from toolnav.index.flat import FlatIndex
+    from toolnav.index.nsg import NSGIndex
+
+    assert default_index_kind(toolnav.index.NSG_MIN_VECTORS - 1) == "flat"
+    assert default_index_kind(toolnav.index.NSG_MIN_VECTORS) == "nsg"
+    monkeypatch.setattr(toolnav.index, "NSG_MIN_VECTORS", 50)
+    tools = [make_tool(f"tool_{i}", f"does task number {i} of kind {i % 7}") for i in range(60)]
+    with Catalog.open(tmp_path, embedder=hashing_embedder) as catalog:
+        catalog.add_tools(tools[:40], source="few")
+        catalog.build_index()
+        assert isinstance(catalog.vector_index(), FlatIndex)
+        catalog.add_tools(tools[40:], source="more")
+        catalog.build_index()
+        index = catalog.vector_index()
+        assert isinstance(index, NSGIndex) and len(index) == 60
+        target = next(e for e in catalog.entries() if e.tool.name == "tool_42")
+        query = hashing_embedder.embed(["does task number 42 of kind 0"])[0]
+        assert int(index.search(query, k=1)[0][0]) == target.id
+    with Catalog.open(tmp_path, embedder=hashing_embedder) as reopened:  # loaded from disk
+        assert isinstance(reopened.vector_index(), NSGIndex)
+
+
 def test_empty_catalog_cannot_be_indexed(catalog):
     with pytest.raises(EmptyCatalog, match="toolnav add"):
         catalog.build_index()

@@ -224,10 +224,10 @@ class Catalog:
         return self.home / "index"
 
     def _current_manifest(self, tools: int) -> dict[str, Any]:
-        from toolnav.index import DEFAULT_INDEX_KIND
+        from toolnav.index import default_index_kind
 
         return {"catalog_version": self.version, "model_id": self.embedder.model_id,
-                "kind": DEFAULT_INDEX_KIND, "tools": tools}
+                "kind": default_index_kind(tools), "tools": tools}
 
     def _index_is_current(self) -> bool:
         return self._read_manifest() == self._current_manifest(len(self))

@@ -1,7 +1,7 @@
 """Vector indexes behind one protocol: exact (flat) and the NSG graph index.
 
 Example:
-    index = create_index(DEFAULT_INDEX_KIND, dim=384); index.add(ids, vectors)
+    index = create_index(default_index_kind(len(ids)), dim=384); index.add(ids, vectors)
     index.save(path); same = load_index(path)
 """
 
@@ -15,11 +15,19 @@ from toolnav.index._persist import read_header
 from toolnav.index.base import VectorIndex
 from toolnav.index.flat import FlatIndex
 
-__all__ = ["DEFAULT_INDEX_KIND", "INDEX_KINDS", "FlatIndex", "VectorIndex", "create_index",
-           "load_index"]
+__all__ = ["INDEX_KINDS", "NSG_MIN_VECTORS", "FlatIndex", "VectorIndex", "create_index",
+           "default_index_kind", "load_index"]
 
 INDEX_KINDS = ("flat", "nsg")
-DEFAULT_INDEX_KIND = "flat"
+# From this many vectors on, the NSG graph answers a router's searches (k=100) faster than exact
+# search; below it, exact search is as fast and needs no graph build (docs/benchmarks.md).
+NSG_MIN_VECTORS = 10_000
+
+
+def default_index_kind(count: int) -> str:
+    """The index kind a catalog of *count* tools gets: exact ("flat") below `NSG_MIN_VECTORS`,
+    the NSG graph from there on."""
+    return "nsg" if count >= NSG_MIN_VECTORS else "flat"
 
 
 def create_index(kind: str, dim: int, params: NSGParams | None = None) -> VectorIndex:

@@ -19,6 +19,7 @@ __all__ = [
     "link_nodes",
     "reconnect_around_deleted",
     "repair_connectivity",
+    "search_range",
     "select_mrng",
     "spherical_kmeans",
 ]
@@ -267,31 +268,39 @@ def nearest_pivot(pivots, pivot_vectors, query):
     return best
 
 
+@numba.njit(**JIT)
+def search_range(graph, degrees, vectors, queries, pivots, pivot_vectors, pool_size, start,
+                 stop, out_ids, out_dist):
+    """Beam search for queries[start:stop] on the calling thread, each from its nearest pivot
+    (chosen here, not by a BLAS call, whose spinning threads would contend with ours)."""
+    empty_ids = np.empty(0, dtype=np.int32)
+    empty_dist = np.empty(0, dtype=np.float32)
+    visited = np.zeros(vectors.shape[0], dtype=np.uint16)
+    pool_ids = np.empty(pool_size, dtype=np.int32)
+    pool_dist = np.empty(pool_size, dtype=np.float32)
+    checked = np.empty(pool_size, dtype=np.bool_)
+    tag = 0
+    for q in range(start, stop):
+        tag = next_tag(visited, tag)
+        entry = nearest_pivot(pivots, pivot_vectors, queries[q])
+        count, _ = beam_search(graph, degrees, vectors, queries[q], entry, empty_ids,
+                               pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
+                               checked, empty_ids, empty_dist)
+        out_ids[q, :count] = pool_ids[:count]
+        out_dist[q, :count] = pool_dist[:count]
+        out_ids[q, count:] = -1
+        out_dist[q, count:] = np.inf
+
+
 @numba.njit(parallel=True, **JIT)
 def batch_search(graph, degrees, vectors, queries, pivots, pivot_vectors, pool_size, threads,
                  out_ids, out_dist):
-    """Beam search for many queries, parallel over chunks; each query starts from its nearest
-    pivot (chosen here, not by a BLAS call, whose spinning threads would contend with these)."""
+    """`search_range` over *threads* chunks of the queries in parallel."""
     n_queries = queries.shape[0]
     chunk = (n_queries + threads - 1) // threads
-    empty_ids = np.empty(0, dtype=np.int32)
-    empty_dist = np.empty(0, dtype=np.float32)
     for t in numba.prange(threads):
-        visited = np.zeros(vectors.shape[0], dtype=np.uint16)
-        pool_ids = np.empty(pool_size, dtype=np.int32)
-        pool_dist = np.empty(pool_size, dtype=np.float32)
-        checked = np.empty(pool_size, dtype=np.bool_)
-        tag = 0
-        for q in range(t * chunk, min((t + 1) * chunk, n_queries)):
-            tag = next_tag(visited, tag)
-            entry = nearest_pivot(pivots, pivot_vectors, queries[q])
-            count, _ = beam_search(graph, degrees, vectors, queries[q], entry, empty_ids,
-                                   pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
-                                   checked, empty_ids, empty_dist)
-            out_ids[q, :count] = pool_ids[:count]
-            out_dist[q, :count] = pool_dist[:count]
-            out_ids[q, count:] = -1
-            out_dist[q, count:] = np.inf
+        search_range(graph, degrees, vectors, queries, pivots, pivot_vectors, pool_size,
+                     t * chunk, min((t + 1) * chunk, n_queries), out_ids, out_dist)
 
 
 @numba.njit(**JIT)

@@ -39,6 +39,9 @@ SEED = 20190701  # builds are deterministic
 # synthetic set, randomly sampled pivots missed 13 clusters and capped recall@10 at 0.97,
 # k-means pivots reach 1.000 (bench/ann.py, docs/benchmarks.md).
 ENTRY_PIVOTS = 256
+# Batches smaller than this many queries per thread search on the calling thread alone (a
+# router's few query texts): starting a thread pool per call costs more than it saves.
+QUERIES_PER_THREAD = 16
 # Rows per block when matching pivots to centres (bounds the temporary score matrix).
 PIVOT_BLOCK = 16384
 
@@ -190,9 +193,13 @@ class NSGIndex:
                      ) -> tuple[np.ndarray, np.ndarray, bool]:
         out_ids = np.empty((len(matrix), pool_size), dtype=np.int32)
         out_dist = np.empty((len(matrix), pool_size), dtype=np.float32)
-        threads = min(self.params.threads, len(matrix))
-        kernels.batch_search(self._graph, self._degrees, self._vectors, matrix, self._pivots,
-                             self._pivot_vectors, pool_size, threads, out_ids, out_dist)
+        threads = min(self.params.threads, len(matrix) // QUERIES_PER_THREAD)
+        arrays = (self._graph, self._degrees, self._vectors, matrix, self._pivots,
+                  self._pivot_vectors, pool_size)
+        if threads > 1:
+            kernels.batch_search(*arrays, threads, out_ids, out_dist)
+        else:
+            kernels.search_range(*arrays, 0, len(matrix), out_ids, out_dist)
         valid = out_ids >= 0
         live = valid & self._alive[np.where(valid, out_ids, 0)]
         if live.all():
