@@ -28,6 +28,7 @@ from toolnav.catalog import Catalog
 from toolnav.config import RouteParams
 from toolnav.embed import embed_with_spans
 from toolnav.errors import ConfigError, EmptyCatalog
+from toolnav.index.flat import inner_products
 from toolnav.lexical import LexicalIndex
 from toolnav.tool import Tool, lexical_text
 
@@ -201,7 +202,8 @@ class Router:
         dense_found, dense_stats = self._dense_candidates(queries, allowed)
         lexical_found, lexical_stats = self._lexical_candidates(lexical, allowed)
         positions = self._candidate_positions([*dense_found, *lexical_found], allowed)
-        dense = queries @ self._vectors[positions].T if method != "bm25" else None
+        dense = (inner_products(queries, self._vectors[positions]) if method != "bm25"
+                 else None)
         bm25 = np.stack([scores[positions] for scores in lexical]) if lexical else None
         if method == "dense":
             per_text = dense
@@ -251,7 +253,7 @@ class Router:
             return [], []
         if allowed is not None:
             return [], [_top_stats(row[allowed], self.params.depth)
-                        for row in queries @ self._vectors.T]
+                        for row in inner_products(queries, self._vectors)]
         depth = min(self.params.depth, len(self._tools))
         ids, _ = self._index.search(queries, depth)
         found = [np.array([self._position[int(i)] for i in row if i >= 0], dtype=np.int64)

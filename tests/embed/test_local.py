@@ -115,3 +115,5 @@ def test_span_edge_cases(embedder):
     assert float(rows[0][1] @ rows[0][0]) > 0.999  # past the text: the whole text's vector
     with pytest.raises(EmbeddingError, match="2 texts but 1 span lists"):
         embedder.embed_spans([text, "x"], [[]])
+    with pytest.raises(EmbeddingError, match="not a single string"):
+        embedder.embed_spans(text, [[]] * len(text))

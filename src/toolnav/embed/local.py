@@ -87,8 +87,6 @@ class MiniLMEmbedder:
         Raises:
             EmbeddingError: an item is not a string.
         """
-        if isinstance(texts, str):
-            raise EmbeddingError("embed() takes a list of texts, not a single string")
         rows = self.embed_spans(texts, [()] * len(texts))
         return np.concatenate(rows) if rows else np.zeros((0, DIMENSION), dtype=np.float32)
 
@@ -112,6 +110,8 @@ class MiniLMEmbedder:
         Raises:
             EmbeddingError: an item is not a string, or the span lists do not match the texts.
         """
+        if isinstance(texts, str):
+            raise EmbeddingError("pass a list of texts, not a single string")
         for position, text in enumerate(texts):
             if not isinstance(text, str):
                 raise EmbeddingError(f"text #{position} is {type(text).__name__}, not str")

@@ -174,7 +174,7 @@ class NSGIndex:
             setattr(index, f"_{name}", np.asarray(arrays[name]))
         index._entry = entry
         index._slot = {int(i): slot for slot, i in enumerate(index._ids) if index._alive[slot]}
-        index._set_pivots(pivots if len(pivots) or not index._slot else index._choose_pivots())
+        index._set_pivots(pivots if len(pivots) else index._choose_pivots())
         return index
 
     def reachable_from_entry(self) -> bool:
@@ -280,10 +280,9 @@ class NSGIndex:
         self._ids = self._ids[keep]
         self._alive = np.ones(len(keep), dtype=np.bool_)
         self._slot = {int(i): slot for slot, i in enumerate(self._ids)}
-        self._set_pivots(np.zeros(0, dtype=np.int32))
+        self._set_pivots(self._choose_pivots())
         if len(keep):
             self._entry = self._nearest_to_centroid()
-            self._set_pivots(self._choose_pivots())
             self._repair()
 
     def _build_seeds(self) -> np.ndarray:
