@@ -90,3 +90,13 @@ def test_every_dense_region_gets_an_entry_pivot_and_pivots_survive_save(tmp_path
     index.save(tmp_path / "nsg")
     loaded = NSGIndex.load(tmp_path / "nsg")
     assert np.array_equal(loaded._pivots, index._pivots)
+
+
+def test_a_saved_index_with_pivots_out_of_range_is_refused(tmp_path, data):
+    from toolnav.errors import IndexFormatError
+
+    *_, nsg = data
+    nsg.save(tmp_path / "nsg")
+    np.save(tmp_path / "nsg" / "pivots.npy", np.full(len(nsg._pivots), 10**6, dtype=np.int32))
+    with pytest.raises(IndexFormatError, match="disagree"):
+        NSGIndex.load(tmp_path / "nsg")
