@@ -66,6 +66,20 @@ def test_inserts_and_deletes_keep_recall_and_reachability():
     assert 0 not in got
 
 
+def test_small_inserts_keep_the_entry_pivots_and_growth_refreshes_them():
+    vectors = clustered(3600, seed=5)
+    nsg = NSGIndex(32, NSGParams(degree=24, knn=32, build_pool=64))
+    nsg.add(np.arange(3000), vectors[:3000])
+    chosen = nsg._pivots.copy()
+    nsg.add(np.arange(3000, 3200), vectors[3000:3200])     # +6.7%: pivots kept (no k-means)
+    assert np.array_equal(nsg._pivots, chosen)
+    got, _ = nsg.search(vectors[3100], k=1)
+    assert got[0] == 3100                                    # new nodes are found meanwhile
+    nsg.add(np.arange(3200, 3600), vectors[3200:])          # +20% since chosen: refreshed
+    assert not np.array_equal(nsg._pivots, chosen)
+    assert nsg._pivots.max() < 3600
+
+
 def test_non_unit_vectors_are_refused():
     with pytest.raises(VectorIndexError, match=r"norm 2\.0000; NSG needs unit vectors"):
         NSGIndex(4).add(np.array([1]), np.array([[2.0, 0, 0, 0]], dtype=np.float32))

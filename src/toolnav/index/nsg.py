@@ -39,6 +39,10 @@ SEED = 20190701  # builds are deterministic
 # synthetic set, randomly sampled pivots missed 13 clusters and capped recall@10 at 0.97,
 # k-means pivots reach 1.000 (bench/ann.py, docs/benchmarks.md).
 ENTRY_PIVOTS = 256
+# Inserts keep the entry pivots until the live count has grown by this share since they were
+# chosen: choosing runs k-means over every live vector (~0.2 s at 100k), and new nodes are
+# reachable through the graph meanwhile.
+PIVOT_REFRESH_GROWTH = 0.1
 # Batches smaller than this many queries per thread search on the calling thread alone (a
 # router's few query texts): starting a thread pool per call costs more than it saves.
 QUERIES_PER_THREAD = 16
@@ -73,6 +77,7 @@ class NSGIndex:
         self._entry = 0
         self._pivots = np.zeros(0, dtype=np.int32)
         self._pivot_vectors = np.zeros((0, dim), dtype=np.float32)
+        self._pivot_basis = 0  # live count when the pivots were chosen
 
     @property
     def dim(self) -> int:
@@ -255,7 +260,9 @@ class NSGIndex:
                              self._build_seeds(), self.params.build_pool,
                              self.params.max_candidates)
         self._repair()
-        self._set_pivots(self._choose_pivots())
+        if (len(self) > (1 + PIVOT_REFRESH_GROWTH) * self._pivot_basis
+                or self._pivot_basis <= ENTRY_PIVOTS):  # small: every live node is a pivot
+            self._set_pivots(self._choose_pivots())
 
     def _consolidate(self) -> None:
         """Reconnect around deleted nodes, drop them from the arrays, re-check reachability."""
@@ -295,6 +302,7 @@ class NSGIndex:
         """Keep the pivots and a contiguous copy of their vectors (scanned for every query)."""
         self._pivots = np.ascontiguousarray(pivots, dtype=np.int32)
         self._pivot_vectors = np.ascontiguousarray(self._vectors[self._pivots])
+        self._pivot_basis = len(self._slot)
 
     def _choose_pivots(self) -> np.ndarray:
         """Entry pivots: the live node nearest to each k-means centre of the live vectors."""
