@@ -163,7 +163,8 @@ def index(
     """Embed new or changed tools and build the vector index."""
     with _open_catalog() as catalog:
         report = _build_index(catalog, force=force)
-    state_text = "rebuilt" if report.rebuilt else "unchanged, kept"
+    state_text = ("updated in place" if report.updated_in_place
+                  else "rebuilt" if report.rebuilt else "unchanged, kept")
     console.print(f"{report.tools} tools: {report.embedded} embedded, {report.cached} from the "
                   f"embedding cache; index {state_text}; {report.seconds:.2f} s")
 

@@ -77,6 +77,36 @@ def test_index_embeds_once_and_reembeds_only_changed_text(catalog, hashing_embed
     assert hashing_embedder.texts_embedded == 3
 
 
+TOPICS = ["weather", "email", "calendar", "invoice", "flight", "hotel", "stock", "news", "music",
+          "recipe", "translate", "currency", "map", "ticket", "parcel"]
+
+
+@pytest.mark.parametrize("kind", ["flat", "nsg"])
+def test_a_small_change_updates_the_saved_index_in_place(catalog, hashing_embedder,
+                                                         monkeypatch, kind):
+    monkeypatch.setattr("toolnav.index.NSG_MIN_VECTORS", 10 if kind == "nsg" else 10**6)
+    tools = [make_tool(f"{verb}_{topic}", f"{verb} the {topic} record", key=f"{topic} key")
+             for topic in TOPICS for verb in ("get", "set")]
+    catalog.add_tools(tools, source="all")
+    assert not catalog.build_index().updated_in_place
+    edited = [*tools[1:], make_tool("send_sms", "Send a text message to a phone number",
+                                    phone="Phone number")]
+    catalog.add_tools(edited, source="all")                  # -1, +1 of 30: in place
+    report = catalog.build_index()
+    assert report.rebuilt and report.updated_in_place
+    index = catalog.vector_index()
+    assert index.__class__.__name__.lower().startswith(kind) and len(index) == 30
+    ids = {e.tool.name: e.id for e in catalog.entries()}
+    query = hashing_embedder.embed(["send a text message to a phone number"])[0]
+    found, _ = index.search(query, k=30)
+    assert int(found[0]) == ids["send_sms"]
+    assert set(found.tolist()) == set(ids.values())         # get_weather is gone
+    catalog.add_tools(edited[:20], source="all")             # -10 of 30: rebuilt afresh
+    report = catalog.build_index()
+    assert report.rebuilt and not report.updated_in_place
+    assert not catalog.build_index(force=True).updated_in_place
+
+
 def test_index_search_finds_the_tool_and_embeddings_align(catalog, hashing_embedder):
     email = make_tool("send_email", "Send an email message", to="Recipient address")
     catalog.add_tools([*WEATHER, email], source="mixed")

@@ -24,7 +24,13 @@ from toolnav.catalog.embedding_cache import EmbeddingCache, embedding_key
 from toolnav.catalog.sources import load_source
 from toolnav.catalog.store import CatalogEntry, SourceChange, SQLiteCatalogStore
 from toolnav.embed import Embedder
-from toolnav.errors import CatalogError, EmptyCatalog, ToolNotFound
+from toolnav.errors import (
+    CatalogError,
+    EmptyCatalog,
+    IndexFormatError,
+    ToolNotFound,
+    VectorIndexError,
+)
 from toolnav.index import VectorIndex
 from toolnav.tool import Tool, embedding_text
 
@@ -33,6 +39,9 @@ __all__ = ["Catalog", "IndexReport"]
 EMBED_BATCH_SIZE = 64
 DEFAULT_FEEDBACK_ALPHA = 0.2
 _MANIFEST = "manifest.json"
+# A change to at most this share of the indexed tools is applied to the saved index (removals
+# and inserts) instead of rebuilding it; past it a fresh build keeps the NSG graph at its best.
+UPDATE_IN_PLACE_LIMIT = 0.2
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -46,6 +55,7 @@ class IndexReport:
     cached: int
     rebuilt: bool
     seconds: float
+    updated_in_place: bool = False  # the saved index took the change; no fresh build
 
 
 class Catalog:
@@ -178,11 +188,14 @@ class Catalog:
             if progress:
                 progress(min(start + EMBED_BATCH_SIZE, len(missing)), len(missing))
         manifest = self._current_manifest(len(entries))
-        rebuilt = force or self._read_manifest() != manifest
+        previous = self._read_manifest()
+        rebuilt = force or previous != manifest
+        in_place = False
         if rebuilt:
-            self._write_index(entries, np.stack([found[key] for key in keys]), manifest)
+            in_place = self._write_index(entries, np.stack([found[key] for key in keys]),
+                                         manifest, previous=None if force else previous)
         return IndexReport(len(entries), len(missing), len(entries) - len(missing), rebuilt,
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, in_place)
 
     def vector_index(self) -> VectorIndex:
         """The vector index over all tools (ids are entry ids), built first if stale."""
@@ -239,12 +252,16 @@ class Catalog:
             return None
 
     def _write_index(self, entries: list[CatalogEntry], vectors: np.ndarray,
-                     manifest: dict[str, Any]) -> None:
+                     manifest: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+        """Save the index for *vectors*; returns whether the saved one was updated in place."""
         from toolnav.index import create_index
 
         ids = np.array([entry.id for entry in entries], dtype=np.int64)
-        index = create_index(manifest["kind"], vectors.shape[1])
-        index.add(ids, vectors)
+        index = self._updated_index(ids, vectors, manifest, previous)
+        in_place = index is not None
+        if index is None:
+            index = create_index(manifest["kind"], vectors.shape[1])
+            index.add(ids, vectors)
         self._index_dir.mkdir(parents=True, exist_ok=True)
         (self._index_dir / _MANIFEST).unlink(missing_ok=True)  # stale until fully written
         index.save(self._index_dir / "vectors")
@@ -252,6 +269,38 @@ class Catalog:
         _atomic_save_npy(self._index_dir / "entry_ids.npy", ids)
         _atomic_write(self._index_dir / _MANIFEST, json.dumps(manifest))
         self._index, self._vectors = index, None
+        return in_place
+
+    def _updated_index(self, ids: np.ndarray, vectors: np.ndarray, manifest: dict[str, Any],
+                       previous: dict[str, Any] | None) -> VectorIndex | None:
+        """The saved index with removed and changed tools taken out and new ones inserted, or
+        None when a fresh build is due (no usable saved index, another model or kind, or a
+        change to more than `UPDATE_IN_PLACE_LIMIT` of it)."""
+        from toolnav.index import load_index
+
+        if previous is None or any(previous.get(key) != manifest[key]
+                                   for key in ("model_id", "kind")):
+            return None
+        try:
+            old_ids = np.load(self._index_dir / "entry_ids.npy")
+            old_vectors = np.load(self._index_dir / "embeddings.npy", mmap_mode="r")
+            old_row = {int(entry_id): row for row, entry_id in enumerate(old_ids)}
+            kept = np.array([int(i) in old_row and np.array_equal(old_vectors[old_row[int(i)]],
+                                                                 vectors[row])
+                             for row, i in enumerate(ids)], dtype=bool)
+            gone = np.setdiff1d(old_ids, ids[kept])
+            if len(gone) + int((~kept).sum()) > UPDATE_IN_PLACE_LIMIT * len(old_ids):
+                return None
+            index = load_index(self._index_dir / "vectors")
+            if len(index) != len(old_ids):
+                return None
+            if len(gone):
+                index.remove(gone)
+            if not kept.all():
+                index.add(ids[~kept], vectors[~kept])
+            return index
+        except (OSError, ValueError, IndexFormatError, VectorIndexError):
+            return None  # anything amiss with the saved files: build afresh
 
     def __enter__(self) -> Catalog:
         return self
