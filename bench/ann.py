@@ -163,8 +163,9 @@ def run(name: str, base: np.ndarray, queries: np.ndarray, threads: list[int]
     started = time.perf_counter()
     nsg = NSGIndex(dim, NSGParams(threads=max(threads)))
     nsg.add(np.arange(len(base)), base)
+    arrays = (nsg._vectors, nsg._codes, nsg._graph, nsg._dists)
     builds[NSG_LABEL] = (time.perf_counter() - started,
-                         (nsg._vectors.nbytes + nsg._graph.nbytes + nsg._dists.nbytes) / 2**20)
+                         sum(array.nbytes for array in arrays) / 2**20)
 
     def nsg_search(pool: int, thread_count: int) -> Search:
         def search(q: np.ndarray) -> np.ndarray:

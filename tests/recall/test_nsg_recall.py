@@ -66,6 +66,22 @@ def test_inserts_and_deletes_keep_recall_and_reachability():
     assert 0 not in got
 
 
+def test_the_int8_walk_returns_exact_scores_in_order_and_codes_follow_updates(data):
+    vectors, queries, _, nsg = data
+    ids, scores = nsg.search(queries, k=10, pool=64)
+    assert np.allclose(scores, np.einsum("qd,qkd->qk", queries, vectors[ids]), atol=1e-5)
+    assert (np.diff(scores, axis=1) <= 0).all()
+    grown = NSGIndex(32, NSGParams(degree=24, knn=32, build_pool=64))
+    grown.add(np.arange(2000), vectors[:2000])
+    outlier = np.zeros((1, 32), dtype=np.float32)
+    outlier[0, 0] = 1.0                                       # beyond the fitted code range
+    grown.add(np.array([9999]), outlier)
+    grown.remove(np.arange(0, 2000, 3))                       # consolidates
+    assert grown._codes.shape == grown._vectors.shape and grown._codes.dtype == np.int8
+    found, score = grown.search(outlier[0], k=1)
+    assert found[0] == 9999 and score[0] == pytest.approx(1.0, abs=1e-5)
+
+
 def test_small_inserts_keep_the_entry_pivots_and_growth_refreshes_them():
     vectors = clustered(3600, seed=5)
     nsg = NSGIndex(32, NSGParams(degree=24, knn=32, build_pool=64))

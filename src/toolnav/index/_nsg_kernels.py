@@ -2,7 +2,9 @@
 
 Module-level functions on contiguous arrays only: float32 unit vectors (n, d), an int32 graph
 (n, R) with int32 degrees, and uint16 visited tags. Distance is 1 - <x, y>, which orders
-pairs exactly like squared L2 on unit vectors. No classes, closures or I/O.
+pairs exactly like squared L2 on unit vectors. Searches walk the graph on int8 codes of the
+vectors (a quarter of the memory traffic) and re-rank their pool with the float32 vectors.
+No classes, closures or I/O.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 JIT = {"nogil": True, "cache": True, "fastmath": True}
-FLOATS_PER_CACHE_LINE = 16
+CACHE_LINE_BYTES = 64
 
 
 @intrinsic
@@ -42,7 +44,7 @@ def prefetch(typingctx, array, row, column):
         array_type = signature.args[0]
         array_value = context.make_array(array_type)(context, builder, args[0])
         indices = [context.cast(builder, value, value_type, types.intp)
-                   for value, value_type in zip(args[1:], signature.args[1:])]
+                   for value, value_type in zip(args[1:], signature.args[1:], strict=True)]
         pointer = cgutils.get_item_pointer(context, builder, array_type, array_value, indices)
         byte_pointer = ir.IntType(8).as_pointer()
         int32 = ir.IntType(32)
@@ -59,7 +61,7 @@ def prefetch(typingctx, array, row, column):
 
 @numba.njit(**JIT)
 def prefetch_vector(vectors, node):
-    for column in range(0, vectors.shape[1], FLOATS_PER_CACHE_LINE):
+    for column in range(0, vectors.shape[1], CACHE_LINE_BYTES // vectors.itemsize):
         prefetch(vectors, node, column)
 
 
@@ -73,9 +75,10 @@ def distance(vectors, a, b):
 
 @numba.njit(**JIT)
 def query_distance(vectors, node, query):
+    """1 - <vectors[node], query>; *vectors* may be int8 codes with a pre-scaled query."""
     total = np.float32(0.0)
     for i in range(vectors.shape[1]):
-        total += vectors[node, i] * query[i]
+        total += np.float32(vectors[node, i]) * query[i]
     return np.float32(1.0) - total
 
 
@@ -314,23 +317,41 @@ def nearest_pivot(pivots, pivot_vectors, query):
 
 
 @numba.njit(**JIT)
-def search_range(graph, degrees, vectors, queries, pivots, pivot_vectors, pool_size, start,
-                 stop, out_ids, out_dist):
+def rerank(vectors, query, pool_ids, pool_dist, count):
+    """Replace the pool's distances by exact ones and sort the pool by them."""
+    for j in range(count):
+        pool_dist[j] = query_distance(vectors, pool_ids[j], query)
+    order = np.argsort(pool_dist[:count], kind="mergesort")
+    pool_ids[:count] = pool_ids[:count][order]
+    pool_dist[:count] = pool_dist[:count][order]
+
+
+@numba.njit(**JIT)
+def search_range(graph, degrees, vectors, codes, scale, queries, pivots, pivot_vectors,
+                 pool_size, start, stop, out_ids, out_dist):
     """Beam search for queries[start:stop] on the calling thread, each from its nearest pivot
-    (chosen here, not by a BLAS call, whose spinning threads would contend with ours)."""
+    (chosen here, not by a BLAS call, whose spinning threads would contend with ours).
+
+    The walk compares the query, multiplied by *scale*, with the int8 *codes* of the vectors;
+    the final pool is re-ranked with the float32 *vectors*, so returned distances are exact.
+    """
     empty_ids = np.empty(0, dtype=np.int32)
     empty_dist = np.empty(0, dtype=np.float32)
     visited = np.zeros(vectors.shape[0], dtype=np.uint16)
     pool_ids = np.empty(pool_size, dtype=np.int32)
     pool_dist = np.empty(pool_size, dtype=np.float32)
     checked = np.empty(pool_size, dtype=np.bool_)
+    scaled = np.empty(scale.shape[0], dtype=np.float32)
     tag = 0
     for q in range(start, stop):
         tag = next_tag(visited, tag)
-        entry = nearest_pivot(pivots, pivot_vectors, queries[q])
-        count, _ = beam_search(graph, degrees, vectors, queries[q], entry, empty_ids,
-                               pool_size, visited, np.uint16(tag), pool_ids, pool_dist,
-                               checked, empty_ids, empty_dist)
+        query = queries[q]
+        scale_query(query, scale, scaled)
+        entry = nearest_pivot(pivots, pivot_vectors, query)
+        count, _ = beam_search(graph, degrees, codes, scaled, entry, empty_ids, pool_size,
+                               visited, np.uint16(tag), pool_ids, pool_dist, checked,
+                               empty_ids, empty_dist)
+        rerank(vectors, query, pool_ids, pool_dist, count)
         out_ids[q, :count] = pool_ids[:count]
         out_dist[q, :count] = pool_dist[:count]
         out_ids[q, count:] = -1
@@ -338,14 +359,14 @@ def search_range(graph, degrees, vectors, queries, pivots, pivot_vectors, pool_s
 
 
 @numba.njit(parallel=True, **JIT)
-def batch_search(graph, degrees, vectors, queries, pivots, pivot_vectors, pool_size, threads,
-                 out_ids, out_dist):
+def batch_search(graph, degrees, vectors, codes, scale, queries, pivots, pivot_vectors,
+                 pool_size, threads, out_ids, out_dist):
     """`search_range` over *threads* chunks of the queries in parallel."""
     n_queries = queries.shape[0]
     chunk = (n_queries + threads - 1) // threads
     for t in numba.prange(threads):
-        search_range(graph, degrees, vectors, queries, pivots, pivot_vectors, pool_size,
-                     t * chunk, min((t + 1) * chunk, n_queries), out_ids, out_dist)
+        search_range(graph, degrees, vectors, codes, scale, queries, pivots, pivot_vectors,
+                     pool_size, t * chunk, min((t + 1) * chunk, n_queries), out_ids, out_dist)
 
 
 @numba.njit(**JIT)
@@ -376,31 +397,52 @@ def select_mrng(vectors, node, cand_ids, cand_dist, count, max_candidates, degre
 
 
 @numba.njit(**JIT)
-def _link_one(knn_ids, knn_graph_degrees, vectors, node, entry, seeds, pool_size,
-              max_candidates, degree, visited, tag, pool_ids, pool_dist, checked,
+def scale_query(vector, scale, out):
+    """out = vector * scale: a float32 query for distances against int8 codes."""
+    for i in range(scale.shape[0]):
+        out[i] = vector[i] * scale[i]
+    return out
+
+
+@numba.njit(**JIT)
+def nearest_exact(vectors, node, cand_ids, approx_dist, count, limit):
+    """The *limit* candidates nearest by approximate distance, re-measured exactly and sorted
+    by the exact distance: (ids, distances)."""
+    order = np.argsort(approx_dist[:count])[:limit]
+    ids = cand_ids[:count][order]
+    exact = np.empty(ids.shape[0], dtype=np.float32)
+    for i in range(ids.shape[0]):
+        exact[i] = distance(vectors, node, ids[i])
+    resorted = np.argsort(exact, kind="mergesort")
+    return ids[resorted], exact[resorted]
+
+
+@numba.njit(**JIT)
+def _link_one(knn_ids, knn_graph_degrees, vectors, codes, scaled, node, entry, seeds,
+              pool_size, max_candidates, degree, visited, tag, pool_ids, pool_dist, checked,
               collect_ids, collect_dist, graph, degrees, dists):
-    _, collected = beam_search(knn_ids, knn_graph_degrees, vectors, vectors[node], entry,
-                               seeds, pool_size, visited, tag, pool_ids, pool_dist, checked,
+    _, collected = beam_search(knn_ids, knn_graph_degrees, codes, scaled, entry, seeds,
+                               pool_size, visited, tag, pool_ids, pool_dist, checked,
                                collect_ids, collect_dist)
     for e in range(knn_ids.shape[1]):  # the node's own neighbours, if the search missed them
         neighbour = knn_ids[node, e]
         if visited[neighbour] != tag and collected < collect_ids.shape[0]:
             visited[neighbour] = tag
             collect_ids[collected] = neighbour
-            collect_dist[collected] = distance(vectors, node, neighbour)
+            collect_dist[collected] = query_distance(codes, neighbour, scaled)
             collected += 1
-    order = np.argsort(collect_dist[:collected])
-    sorted_ids = collect_ids[:collected][order]
-    sorted_dist = collect_dist[:collected][order]
-    degrees[node] = select_mrng(vectors, node, sorted_ids, sorted_dist, collected,
-                                max_candidates, degree, graph[node], dists[node])
+    ids, exact = nearest_exact(vectors, node, collect_ids, collect_dist, collected,
+                               max_candidates)
+    degrees[node] = select_mrng(vectors, node, ids, exact, ids.shape[0], max_candidates,
+                                degree, graph[node], dists[node])
 
 
 @numba.njit(parallel=True, **JIT)
-def link_nodes(knn_ids, vectors, entry, seeds, pool_size, max_candidates, degree, threads,
-               graph, degrees, dists):
+def link_nodes(knn_ids, vectors, codes, scale, entry, seeds, pool_size, max_candidates, degree,
+               threads, graph, degrees, dists):
     """NSG link phase: each node's edges by MRNG over the nodes its search on the kNN graph,
-    from *entry* and the spread-out *seeds*, saw (seeds reach clusters the kNN graph splits)."""
+    from *entry* and the spread-out *seeds*, saw (seeds reach clusters the kNN graph splits).
+    The search walks the int8 *codes*; the nearest max_candidates it saw are measured exactly."""
     n = vectors.shape[0]
     knn_degrees = np.full(n, knn_ids.shape[1], dtype=np.int32)
     chunk = (n + threads - 1) // threads
@@ -412,10 +454,12 @@ def link_nodes(knn_ids, vectors, entry, seeds, pool_size, max_candidates, degree
         checked = np.empty(pool_size, dtype=np.bool_)
         collect_ids = np.empty(capacity, dtype=np.int32)
         collect_dist = np.empty(capacity, dtype=np.float32)
+        scaled = np.empty(scale.shape[0], dtype=np.float32)
         tag = 0
         for node in range(t * chunk, min((t + 1) * chunk, n)):
             tag = next_tag(visited, tag)
-            _link_one(knn_ids, knn_degrees, vectors, node, entry, seeds, pool_size,
+            _link_one(knn_ids, knn_degrees, vectors, codes,
+                      scale_query(vectors[node], scale, scaled), node, entry, seeds, pool_size,
                       max_candidates, degree, visited, np.uint16(tag), pool_ids, pool_dist,
                       checked, collect_ids, collect_dist, graph, degrees, dists)
 
