@@ -62,3 +62,34 @@ def test_add_index_search_with_the_real_model(tmp_path):
 def test_exit_codes_of_help_and_usage_errors(tmp_path):
     assert "Usage" in toolnav(tmp_path, "--help").stdout
     assert "No such command" in toolnav(tmp_path, "frobnicate", check_exit=2).stderr
+
+
+@pytest.mark.timeout(600)
+def test_tune_then_eval_held_out_then_reset(tmp_path):
+    data = tmp_path / "mini"
+    data.mkdir()
+    tools = {"get_weather": "Current weather conditions for a city",
+             "send_email": "Send an email to a recipient",
+             "convert_currency": "Convert an amount between currencies",
+             "book_flight": "Book a plane ticket between two airports",
+             "translate_text": "Translate text into another language",
+             "set_alarm": "Set an alarm clock for a time"}
+    (data / "tools.jsonl").write_text("".join(
+        json.dumps({"name": n, "description": d}) + "\n" for n, d in tools.items()))
+    asks = ["is it raining in Oslo", "mail the invoice to Ann", "how many yen is 20 euros",
+            "get me a seat to Rome", "say this in German", "wake me at 6",
+            "will I need an umbrella in Lima", "write to Bob about lunch", "dollars to pounds",
+            "fly me to Tokyo on Friday", "what is 'hello' in Spanish", "alarm for 7:30"]
+    (data / "queries.jsonl").write_text("".join(
+        json.dumps({"id": f"q{i}", "query": ask, "tools": [list(tools)[i % 6]],
+                    "split": "dev" if i < 6 else "test"}) + "\n" for i, ask in enumerate(asks)))
+    home = tmp_path / "home"
+    tuned = toolnav(home, "tune", str(data), "--epochs", "1", "--batch-size", "6")
+    assert "tuned on 6 request-tool pairs, 1 steps" in tuned.stdout
+    assert (home / "model" / "toolnav-tuning.json").is_file()
+    scored = json.loads(toolnav(home, "eval", str(data), "--held-out", "--methods", "dense",
+                                "--json").stdout)
+    assert scored[0]["queries"] == 6
+    assert "tuned model removed" in toolnav(home, "tune", "--reset").stdout
+    assert not (home / "model").exists()
+    assert "name at least one dataset folder" in toolnav(home, "tune", check_exit=1).stderr

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -200,6 +201,8 @@ def evaluate(
     methods: Annotated[str, typer.Option("--methods", help="Comma-separated methods.")] = (
         "bm25,dense,hybrid"),
     plot: Annotated[Path | None, typer.Option("--plot", help="Write recall@k PNG here.")] = None,
+    held_out: Annotated[bool, typer.Option(
+        "--held-out", help="Score only requests `toolnav tune` does not train on.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score routing on labelled requests: recall@k, complete@k, NDCG@k, MRR."""
@@ -210,7 +213,7 @@ def evaluate(
         task = progress.add_task("embedding tools", total=None)
         report = evaluate_datasets(
             datasets, home=state.settings.home, ks=ks, methods=_split(methods),
-            progress=lambda stage, done, total: progress.update(
+            held_out=held_out, progress=lambda stage, done, total: progress.update(
                 task, description=stage, completed=done, total=total))
     if plot:
         plot_recall_curves(report, plot)
@@ -226,6 +229,54 @@ def evaluate(
         for metric in rows[0].metrics:
             table.add_row(metric, *(f"{row.metrics[metric]:.3f}" for row in rows))
         console.print(table)
+
+
+@app.command()
+def tune(
+    datasets: Annotated[list[Path] | None, typer.Argument(help=(
+        "Dataset folders (tools.jsonl + queries.jsonl) whose tuning split to train on."))] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the pairs.")] = 2,
+    learning_rate: Annotated[float, typer.Option(min=1e-7, help="AdamW peak rate.")] = 3e-5,
+    batch_size: Annotated[int, typer.Option(min=2, help="Pairs per step.")] = 32,
+    reset: Annotated[bool, typer.Option(
+        "--reset", help="Delete the tuned model; go back to the bundled one.")] = False,
+) -> None:
+    """Fine-tune the embedding model on labelled requests; this home then routes with it.
+
+    Trains on each dataset's tuning split (split "dev", or the even crc32(id) half where a
+    dataset has no splits); `toolnav eval --held-out` scores the rest.
+    """
+    from toolnav.embed import TUNED_MODEL_DIR
+    from toolnav.embed.tune import tune_model
+    from toolnav.tuning_set import tuning_examples
+
+    target = state.settings.home / TUNED_MODEL_DIR
+    if reset:
+        shutil.rmtree(target, ignore_errors=True)
+        console.print("tuned model removed; routing uses the bundled model "
+                      "(run `toolnav index` to re-embed the catalog)")
+        return
+    if not datasets:
+        raise ConfigError("name at least one dataset folder to tune on, or pass --reset")
+    with _progress() as progress:
+        task = progress.add_task("embedding tools", total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        examples = tuning_examples(datasets, home=state.settings.home, progress=update)
+        report = tune_model(examples, target, epochs=epochs, learning_rate=learning_rate,
+                            batch_size=batch_size,
+                            progress=lambda step, total, loss: update(
+                                f"tuning (loss {loss:.3f})", step, total))
+    console.print(f"tuned on {report.examples} request-tool pairs, {report.steps} steps in "
+                  f"{report.seconds:.0f} s (loss {report.first_loss:.3f} → "
+                  f"{report.last_loss:.3f}); saved to {target}")
+    catalog = _open_catalog()
+    with catalog:
+        if len(catalog):
+            result = _build_index(catalog)
+            console.print(f"catalog re-embedded with the tuned model: {result.tools} tools")
 
 
 @app.command()

@@ -12,27 +12,32 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolnav.catalog import Catalog
 from toolnav.catalog.sources import source_name_for
 from toolnav.catalog.sources.openai_json import parse_json_lines, read_text
-from toolnav.embed import Embedder
+from toolnav.embed import Embedder, load_default_embedder
 from toolnav.errors import SourceError
 
 __all__ = [
     "EvalReport",
     "EvalRow",
+    "LabelledSet",
     "Query",
     "complete_at_k",
     "evaluate_datasets",
+    "is_tuning_request",
     "load_queries",
     "mrr",
     "ndcg_at_k",
     "plot_recall_curves",
     "recall_at_k",
+    "union_catalog",
 ]
 
 METHODS = ("bm25", "dense", "hybrid")
@@ -47,6 +52,15 @@ class Query:
     text: str
     gold: tuple[str, ...]
     split: str = ""
+
+
+@dataclass(frozen=True)
+class LabelledSet:
+    """One dataset's requests and, per request, its gold tools' names in the catalog."""
+
+    name: str
+    queries: list[Query]
+    gold: list[tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -113,8 +127,48 @@ def load_queries(directory: Path) -> list[Query]:
     return queries
 
 
+def is_tuning_request(query: Query) -> bool:
+    """Whether `toolnav tune` trains on this request: split ``dev`` where the dataset has
+    splits, else the half whose ``crc32(id)`` is even. `evaluate_datasets(held_out=True)`
+    scores only the others."""
+    if query.split:
+        return query.split == "dev"
+    return zlib.crc32(query.id.encode()) % 2 == 0
+
+
+@contextmanager
+def union_catalog(directories: Sequence[Path], *, home: Path, embedder: Embedder | None = None,
+                  progress: Callable[[str, int, int], None] | None = None
+                  ) -> Iterator[tuple[Catalog, list[LabelledSet]]]:
+    """The indexed catalog of all *directories*' tools (under ``home/eval/``, sharing the
+    home's embedding cache and tuned model) and each dataset's requests with gold tools
+    renamed as in the catalog.
+
+    Raises:
+        SourceError: a dataset is missing or malformed, or a gold tool is not in its catalog.
+    """
+    names = [source_name_for(directory) for directory in directories]
+    catalog = Catalog.open(home / "eval" / "+".join(sorted(names)),
+                           embedder=embedder or load_default_embedder(home),
+                           embedding_cache=home / "embeddings.db")
+    with catalog:
+        for directory, name in zip(directories, names, strict=True):
+            catalog.add_source(directory, name=name)
+        catalog.build_index(
+            (lambda done, total: progress("embedding tools", done, total)) if progress else None)
+        name_of = {(entry.tool.source, entry.original_name): entry.tool.name
+                   for entry in catalog.entries()}
+        sets = []
+        for directory, name in zip(directories, names, strict=True):
+            queries = load_queries(directory)
+            sets.append(LabelledSet(name, queries,
+                                    [_catalog_names(query, name, name_of) for query in queries]))
+        yield catalog, sets
+
+
 def evaluate_datasets(directories: Sequence[Path], *, home: Path, ks: Sequence[int] = (1, 5, 10),
                       methods: Sequence[str] = METHODS, embedder: Embedder | None = None,
+                      held_out: bool = False,
                       progress: Callable[[str, int, int], None] | None = None) -> EvalReport:
     """Evaluate each dataset's requests over the union catalog of all *directories*.
 
@@ -124,7 +178,8 @@ def evaluate_datasets(directories: Sequence[Path], *, home: Path, ks: Sequence[i
             embedding cache, so repeated runs embed nothing new.
         ks: cut-offs for recall, complete, NDCG.
         methods: routing methods to compare (see `toolnav.route.Router.route`).
-        embedder: embedding model (default: the bundled one).
+        embedder: embedding model (default: the home's tuned model, else the bundled one).
+        held_out: score only the requests `toolnav tune` does not train on.
         progress: called as ``progress(stage, done, total)`` while indexing.
 
     Raises:
@@ -132,26 +187,20 @@ def evaluate_datasets(directories: Sequence[Path], *, home: Path, ks: Sequence[i
     """
     from toolnav.route import Router
 
-    names = [source_name_for(directory) for directory in directories]
-    catalog = Catalog.open(home / "eval" / "+".join(sorted(names)), embedder=embedder,
-                           embedding_cache=home / "embeddings.db")
-    with catalog:
-        for directory, name in zip(directories, names, strict=True):
-            catalog.add_source(directory, name=name)
-        catalog.build_index(
-            (lambda done, total: progress("embedding tools", done, total)) if progress else None)
-        name_of = {(entry.tool.source, entry.original_name): entry.tool.name
-                   for entry in catalog.entries()}
+    depth = max(max(ks), CURVE_DEPTH)
+    rows = []
+    with union_catalog(directories, home=home, embedder=embedder, progress=progress) as (
+            catalog, sets):
         router = Router.open(catalog)
-        depth = max(max(ks), CURVE_DEPTH)
-        rows = []
-        for directory, name in zip(directories, names, strict=True):
-            queries = load_queries(directory)
-            gold = [_catalog_names(query, name, name_of) for query in queries]
+        for labelled in sets:
+            keep = [i for i, query in enumerate(labelled.queries)
+                    if not (held_out and is_tuning_request(query))]
+            texts = [labelled.queries[i].text for i in keep]
+            gold = [labelled.gold[i] for i in keep]
             for method in methods:
-                results = router.route_batch([q.text for q in queries], k=depth, method=method)
+                results = router.route_batch(texts, k=depth, method=method)
                 ranked = [[c.tool.name for c in result.candidates] for result in results]
-                rows.append(_score(name, method, ranked, gold, ks, len(catalog)))
+                rows.append(_score(labelled.name, method, ranked, gold, ks, len(catalog)))
     return EvalReport(rows, tuple(ks))
 
 

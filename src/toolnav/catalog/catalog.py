@@ -77,7 +77,8 @@ class Catalog:
 
         Args:
             home: state directory; holds catalog.db, embeddings.db and index/.
-            embedder: the embedding model; the bundled MiniLM is loaded lazily if omitted.
+            embedder: the embedding model; if omitted, the tuned model in *home*/model or the
+                bundled MiniLM is loaded lazily.
             embedding_cache: another embeddings.db to share (default: the one in *home*).
 
         Raises:
@@ -99,11 +100,12 @@ class Catalog:
 
     @property
     def embedder(self) -> Embedder:
-        """The embedder used for the index and for queries (loaded on first use)."""
+        """The embedder used for the index and for queries (loaded on first use): the model
+        `toolnav tune` left in the home, else the bundled one."""
         if self._embedder is None:
             from toolnav.embed import load_default_embedder
 
-            self._embedder = load_default_embedder()
+            self._embedder = load_default_embedder(self.home)
         return self._embedder
 
     @property

@@ -1,11 +1,23 @@
 """Embedders behind one protocol; the default is the bundled all-MiniLM-L6-v2."""
 
+from pathlib import Path
+
 from toolnav.embed.base import Embedder, embed_with_spans
 from toolnav.embed.local import MiniLMEmbedder
 
-__all__ = ["Embedder", "MiniLMEmbedder", "embed_with_spans", "load_default_embedder"]
+__all__ = ["TUNED_MODEL_DIR", "Embedder", "MiniLMEmbedder", "embed_with_spans",
+           "load_default_embedder"]
+
+# `toolnav tune` writes the tuned model here, under the toolnav home.
+TUNED_MODEL_DIR = "model"
 
 
-def load_default_embedder() -> Embedder:
-    """The bundled all-MiniLM-L6-v2 with default settings (model files load on first use)."""
+def load_default_embedder(home: Path | None = None) -> Embedder:
+    """The model tuned for *home* (``home/model``, written by `toolnav tune`) if there is one,
+    else the bundled all-MiniLM-L6-v2 (model files load on first use)."""
+    from toolnav.embed.tune import TUNING_FILE
+
+    tuned = Path(home) / TUNED_MODEL_DIR if home is not None else None
+    if tuned is not None and (tuned / TUNING_FILE).exists():
+        return MiniLMEmbedder(model_dir=tuned)
     return MiniLMEmbedder()

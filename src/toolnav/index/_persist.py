@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from toolnav._atomic import replaced_directory
 from toolnav.errors import IndexFormatError
 
 __all__ = ["FORMAT_VERSION", "read_header", "read_index_dir", "write_index_dir"]
@@ -22,24 +20,13 @@ HEADER = "header.json"
 def write_index_dir(path: Path, kind: str, meta: dict[str, Any], arrays: dict[str, np.ndarray]
                     ) -> None:
     """Write arrays and a header to a temporary sibling, then swap it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with replaced_directory(path) as staging:
         for name, array in arrays.items():
             np.save(staging / f"{name}.npy", array)
         header = {"format": "toolnav-index", "version": FORMAT_VERSION, "kind": kind,
                   "arrays": {name: list(array.shape) for name, array in arrays.items()},
                   **meta}
         (staging / HEADER).write_text(json.dumps(header, indent=1))
-        old = path.with_name(f".{path.name}.old")
-        if path.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-        os.replace(staging, path)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def read_header(path: Path) -> dict[str, Any]:

@@ -1,0 +1,187 @@
+"""Fine-tune the bundled MiniLM on labelled (request, tool) pairs; save it for `MiniLMEmbedder`.
+
+Contrastive training: each request should be nearer its gold tool's text than the other tools
+in the batch and than one hard negative (a tool the current router ranks high but that is not
+gold); batch entries gold for the same request are masked, not pushed away. On the
+Seal-Tools + ToolBench dev split this lifts held-out dense recall@5 from 0.62 to 0.84 and
+0.70 to 0.79, hybrid by about 0.013 (docs/benchmarks.md).
+
+The result is a directory with the weights, the tokenizer and ``toolnav-tuning.json``
+(provenance and a digest of the weights, which becomes part of the embedder's model id so
+tuned and bundled embeddings never mix in a cache).
+
+Example:
+    examples = [TuningExample("mail Bob the report", "send_email: Send an email ...")]
+    report = tune_model(examples, Path(".toolnav/model"))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toolnav._atomic import replaced_directory
+from toolnav.errors import EmbeddingError
+
+__all__ = ["TUNING_FILE", "TuningExample", "TuningReport", "tune_model"]
+
+TUNING_FILE = "toolnav-tuning.json"
+WEIGHTS_FILE = "model.safetensors"
+TRAIN_TOKENS = 128  # requests and tool texts are cut here while training (not when embedding)
+TEMPERATURE = 0.05  # logits are cosine / TEMPERATURE
+WARMUP_SHARE = 0.1
+SEED = 0
+
+
+@dataclass(frozen=True)
+class TuningExample:
+    """One request and the text of one of its gold tools.
+
+    Attributes:
+        request: the user request.
+        positive: `embedding_text` of a gold tool.
+        other_gold: texts of the request's other gold tools (never used as negatives).
+        negatives: texts of tools ranked high for the request that are not gold.
+    """
+
+    request: str
+    positive: str
+    other_gold: frozenset[str] = frozenset()
+    negatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TuningReport:
+    """What `tune_model` did."""
+
+    target: Path
+    examples: int
+    steps: int
+    seconds: float
+    first_loss: float
+    last_loss: float
+    weights_digest: str
+    details: dict = field(default_factory=dict)
+
+
+def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | None = None,
+               epochs: int = 2, learning_rate: float = 3e-5, batch_size: int = 32,
+               threads: int = 2, progress: Callable[[int, int, float], None] | None = None
+               ) -> TuningReport:
+    """Train from *base* (default: the bundled model) and write the tuned model to *target*.
+
+    The directory is written to a temporary sibling and swapped in, so an interrupted run
+    leaves the previous model in place.
+
+    Args:
+        examples: training pairs (at least 2, so a batch has an in-batch negative).
+        target: output directory (replaced).
+        base: a model directory to start from.
+        epochs, learning_rate, batch_size: optimiser settings (AdamW, linear warm-up and decay).
+        threads: torch CPU threads.
+        progress: called as ``progress(step, total_steps, loss)`` after every step.
+
+    Raises:
+        EmbeddingError: too few examples, bad settings, or the base model cannot be loaded.
+    """
+    if len(examples) < 2:
+        raise EmbeddingError(f"tuning needs at least 2 request-tool pairs, got {len(examples)}")
+    if epochs < 1 or batch_size < 2 or not learning_rate > 0:
+        raise EmbeddingError("epochs must be ≥ 1, batch_size ≥ 2 and learning_rate > 0")
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import BertModel
+
+    from toolnav.embed._pooling import quiet_load
+    from toolnav.embed.local import bundled_model_dir
+
+    base = base or bundled_model_dir()
+    torch.manual_seed(SEED)
+    torch.set_num_threads(threads)
+    shuffler = random.Random(SEED)
+    try:
+        tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))
+        model = quiet_load(BertModel, base)
+    except (OSError, ValueError) as error:
+        raise EmbeddingError(f"cannot load the model to tune from {base}: {error}") from None
+    tokenizer.enable_truncation(TRAIN_TOKENS)
+    tokenizer.enable_padding()
+
+    def encode(texts: list[str]):
+        batch = tokenizer.encode_batch(texts)
+        ids = torch.tensor([item.ids for item in batch])
+        mask = torch.tensor([item.attention_mask for item in batch])
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            states = model(input_ids=ids, attention_mask=mask,
+                           token_type_ids=torch.zeros_like(ids)).last_hidden_state
+        weights = mask.unsqueeze(-1).float()
+        pooled = (states.float() * weights).sum(1) / weights.sum(1)
+        return torch.nn.functional.normalize(pooled, dim=-1)
+
+    order = list(examples)
+    steps = epochs * math.ceil(len(order) / batch_size)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    warmup = max(1.0, WARMUP_SHARE * steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, 1 - step / steps))
+    model.train()
+    started, losses, step = time.perf_counter(), [], 0
+    for _ in range(epochs):
+        shuffler.shuffle(order)
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            if len(batch) < 2:
+                continue
+            documents = [example.positive for example in batch] + [
+                shuffler.choice(example.negatives) for example in batch if example.negatives]
+            scores = encode([example.request for example in batch]) @ encode(documents).T
+            same_gold = torch.tensor([[column != row and (document == example.positive
+                                                          or document in example.other_gold)
+                                       for column, document in enumerate(documents)]
+                                      for row, example in enumerate(batch)])
+            logits = (scores / TEMPERATURE).masked_fill(same_gold, -1e4)
+            loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            step += 1
+            losses.append(loss.item())
+            if progress:
+                progress(step, steps, losses[-1])
+    model.eval()
+    details = {"base": str(base), "examples": len(examples), "epochs": epochs,
+               "learning_rate": learning_rate, "batch_size": batch_size, "steps": step,
+               "train_tokens": TRAIN_TOKENS, "temperature": TEMPERATURE,
+               "first_loss": losses[0], "last_loss": losses[-1],
+               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    digest = _save(model, base, Path(target), details)
+    return TuningReport(Path(target), len(examples), step, time.perf_counter() - started,
+                        losses[0], losses[-1], digest, details)
+
+
+def _save(model, base: Path, target: Path, details: dict) -> str:
+    """Write weights, tokenizer and provenance; the old model stays until all are written."""
+    with replaced_directory(target) as staging:
+        model.save_pretrained(staging)
+        shutil.copy2(base / "tokenizer.json", staging / "tokenizer.json")
+        digest = weights_digest(staging)
+        (staging / TUNING_FILE).write_text(json.dumps({**details, "weights_sha256": digest},
+                                                      indent=1))
+    return digest
+
+
+def weights_digest(model_dir: Path) -> str:
+    """SHA-256 of the weights file (hex)."""
+    digest = hashlib.sha256()
+    with open(model_dir / WEIGHTS_FILE, "rb") as weights:
+        for block in iter(lambda: weights.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,59 @@
+"""Training pairs for `toolnav tune` from labelled datasets (the tuning split only).
+
+Each tuning request gives one example per gold tool; its hard negatives are the best-ranked
+non-gold tools of the bundled model's hybrid routing over the union catalog, so tuning
+always starts from the same place whatever model the home holds now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from toolnav.embed import MiniLMEmbedder
+from toolnav.embed.tune import TuningExample
+from toolnav.errors import SourceError
+from toolnav.evaluate import is_tuning_request, union_catalog
+from toolnav.tool import embedding_text
+
+__all__ = ["tuning_examples"]
+
+NEGATIVE_DEPTH = 30  # routed candidates searched for hard negatives
+NEGATIVES = 5  # hard negatives kept per request
+
+
+def tuning_examples(directories: Sequence[Path], *, home: Path,
+                    progress: Callable[[str, int, int], None] | None = None
+                    ) -> list[TuningExample]:
+    """(request, gold tool text, hard negatives) for every tuning request of the datasets.
+
+    Raises:
+        SourceError: a dataset is malformed, or no request falls in the tuning split.
+    """
+    from toolnav.route import Router
+
+    examples = []
+    with union_catalog(directories, home=home, embedder=MiniLMEmbedder(),
+                       progress=progress) as (catalog, sets):
+        text_of = {entry.tool.name: embedding_text(entry.tool) for entry in catalog.entries()}
+        router = Router.open(catalog)
+        for labelled in sets:
+            rows = [i for i, query in enumerate(labelled.queries) if is_tuning_request(query)]
+            if progress:
+                progress(f"hard negatives for {labelled.name}", 0, len(rows))
+            results = router.route_batch([labelled.queries[i].text for i in rows],
+                                         k=NEGATIVE_DEPTH, method="hybrid")
+            for row, result in zip(rows, results, strict=True):
+                gold = set(labelled.gold[row])
+                negatives = tuple(text_of[c.tool.name] for c in result.candidates
+                                  if c.tool.name not in gold)[:NEGATIVES]
+                gold_texts = frozenset(text_of[name] for name in gold)
+                examples.extend(TuningExample(labelled.queries[row].text, text,
+                                              gold_texts - {text}, negatives)
+                                for text in sorted(gold_texts))
+            if progress:
+                progress(f"hard negatives for {labelled.name}", len(rows), len(rows))
+    if not examples:
+        raise SourceError("no request is in the tuning split (split \"dev\", or an even "
+                          "crc32 of the id where a dataset has no splits)")
+    return examples
