@@ -90,6 +90,9 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     scored = json.loads(toolnav(home, "eval", str(data), "--held-out", "--methods", "dense",
                                 "--json").stdout)
     assert scored[0]["queries"] == 6
+    everything = toolnav(home, "eval", str(data), "--methods", "bm25", "--json")
+    assert json.loads(everything.stdout)[0]["queries"] == 12
+    assert "pass --held-out for an unbiased figure" in everything.stderr
     assert "tuned model removed" in toolnav(home, "tune", "--reset").stdout
     assert not (home / "model").exists()
     assert "name at least one dataset folder" in toolnav(home, "tune", check_exit=1).stderr

@@ -206,9 +206,13 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score routing on labelled requests: recall@k, complete@k, NDCG@k, MRR."""
+    from toolnav.embed import TUNED_MODEL_DIR
     from toolnav.evaluate import evaluate_datasets, plot_recall_curves
 
     ks = _parse_ks(k)
+    if not held_out and (state.settings.home / TUNED_MODEL_DIR).exists():
+        error_console.print("note: this home routes with a tuned model; requests it trained on "
+                            "score too well; pass --held-out for an unbiased figure")
     with _progress() as progress:
         task = progress.add_task("embedding tools", total=None)
         report = evaluate_datasets(
