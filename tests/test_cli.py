@@ -84,8 +84,11 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
         json.dumps({"id": f"q{i}", "query": ask, "tools": [list(tools)[i % 6]],
                     "split": "dev" if i < 6 else "test"}) + "\n" for i, ask in enumerate(asks)))
     home = tmp_path / "home"
+    toolnav(home, "add", str(data))
     tuned = toolnav(home, "tune", str(data), "--epochs", "1", "--batch-size", "6")
     assert "tuned on 6 request-tool pairs, 1 steps" in tuned.stdout
+    assert "catalog re-embedded with the tuned model: 6 tools" in tuned.stdout
+    assert "0 embedded" in toolnav(home, "index").stdout          # already tuned vectors
     assert (home / "model" / "toolnav-tuning.json").is_file()
     scored = json.loads(toolnav(home, "eval", str(data), "--held-out", "--methods", "dense",
                                 "--json").stdout)
