@@ -408,8 +408,11 @@ def scale_query(vector, scale, out):
 def nearest_exact(vectors, node, cand_ids, approx_dist, count, limit):
     """The *limit* candidates nearest by approximate distance, re-measured exactly and sorted
     by the exact distance: (ids, distances)."""
-    order = np.argsort(approx_dist[:count])[:limit]
-    ids = cand_ids[:count][order]
+    if count > limit:  # select before sorting: a search can see thousands of candidates
+        threshold = np.partition(approx_dist[:count], limit - 1)[limit - 1]
+        ids = cand_ids[:count][approx_dist[:count] <= threshold][:limit]
+    else:
+        ids = cand_ids[:count].copy()
     exact = np.empty(ids.shape[0], dtype=np.float32)
     for i in range(ids.shape[0]):
         exact[i] = distance(vectors, node, ids[i])
