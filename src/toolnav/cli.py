@@ -206,11 +206,11 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score routing on labelled requests: recall@k, complete@k, NDCG@k, MRR."""
-    from toolnav.embed import TUNED_MODEL_DIR
+    from toolnav.embed import tuned_model_dir
     from toolnav.evaluate import evaluate_datasets, plot_recall_curves
 
     ks = _parse_ks(k)
-    if not held_out and (state.settings.home / TUNED_MODEL_DIR).exists():
+    if not held_out and tuned_model_dir(state.settings.home):
         error_console.print("note: this home routes with a tuned model; requests it trained on "
                             "score too well; pass --held-out for an unbiased figure")
     with _progress() as progress:
@@ -276,8 +276,7 @@ def tune(
     console.print(f"tuned on {report.examples} request-tool pairs, {report.steps} steps in "
                   f"{report.seconds:.0f} s (loss {report.first_loss:.3f} → "
                   f"{report.last_loss:.3f}); saved to {target}")
-    catalog = _open_catalog()
-    with catalog:
+    with _open_catalog() as catalog:
         if len(catalog):
             result = _build_index(catalog)
             console.print(f"catalog re-embedded with the tuned model: {result.tools} tools")

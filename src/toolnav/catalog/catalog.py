@@ -287,9 +287,9 @@ class Catalog:
             old_ids = np.load(self._index_dir / "entry_ids.npy")
             old_vectors = np.load(self._index_dir / "embeddings.npy", mmap_mode="r")
             old_row = {int(entry_id): row for row, entry_id in enumerate(old_ids)}
-            kept = np.array([int(i) in old_row and np.array_equal(old_vectors[old_row[int(i)]],
-                                                                 vectors[row])
-                             for row, i in enumerate(ids)], dtype=bool)
+            rows = np.array([old_row.get(int(i), -1) for i in ids], dtype=np.int64)
+            kept = rows >= 0  # then: only those whose vector is unchanged
+            kept[kept] = (old_vectors[rows[kept]] == vectors[kept]).all(axis=1)
             gone = np.setdiff1d(old_ids, ids[kept])
             if len(gone) + int((~kept).sum()) > UPDATE_IN_PLACE_LIMIT * len(old_ids):
                 return None

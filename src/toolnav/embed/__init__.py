@@ -6,18 +6,22 @@ from toolnav.embed.base import Embedder, embed_with_spans
 from toolnav.embed.local import MiniLMEmbedder
 
 __all__ = ["TUNED_MODEL_DIR", "Embedder", "MiniLMEmbedder", "embed_with_spans",
-           "load_default_embedder"]
+           "load_default_embedder", "tuned_model_dir"]
 
 # `toolnav tune` writes the tuned model here, under the toolnav home.
 TUNED_MODEL_DIR = "model"
 
 
+def tuned_model_dir(home: Path) -> Path | None:
+    """The model `toolnav tune` wrote for *home*, if there is one."""
+    from toolnav.embed.tune import TUNING_FILE
+
+    directory = Path(home) / TUNED_MODEL_DIR
+    return directory if (directory / TUNING_FILE).exists() else None
+
+
 def load_default_embedder(home: Path | None = None) -> Embedder:
     """The model tuned for *home* (``home/model``, written by `toolnav tune`) if there is one,
     else the bundled all-MiniLM-L6-v2 (model files load on first use)."""
-    from toolnav.embed.tune import TUNING_FILE
-
-    tuned = Path(home) / TUNED_MODEL_DIR if home is not None else None
-    if tuned is not None and (tuned / TUNING_FILE).exists():
-        return MiniLMEmbedder(model_dir=tuned)
-    return MiniLMEmbedder()
+    tuned = tuned_model_dir(home) if home is not None else None
+    return MiniLMEmbedder(model_dir=tuned) if tuned else MiniLMEmbedder()

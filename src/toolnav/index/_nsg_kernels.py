@@ -61,6 +61,7 @@ def prefetch(typingctx, array, row, column):
 
 @numba.njit(**JIT)
 def prefetch_vector(vectors, node):
+    """`prefetch` every cache line of vectors[node]."""
     for column in range(0, vectors.shape[1], CACHE_LINE_BYTES // vectors.itemsize):
         prefetch(vectors, node, column)
 

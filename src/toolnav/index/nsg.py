@@ -8,9 +8,8 @@ HNSW's upper layers, walks the graph on int8 codes of the vectors and re-ranks i
 the float32 vectors (1.4x the QPS at the same recall on 100k real embeddings). Inserts
 search, select and link like the build; deletes are tombstones (traversed, never returned)
 until they pass a share of the index, when affected nodes are reconnected through their
-deleted neighbours' neighbours and the arrays compacted. Kernels
-live in `toolnav.index._nsg_kernels`; this module validates input, owns the arrays and
-persists them.
+deleted neighbours' neighbours and the arrays compacted. Kernels live in
+`toolnav.index._nsg_kernels`; this module validates input, owns the arrays and persists them.
 
 Example:
     index = NSGIndex(dim=384, params=NSGParams(degree=32)); index.add(ids, vectors)
