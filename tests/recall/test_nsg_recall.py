@@ -135,3 +135,18 @@ def test_a_saved_index_with_pivots_out_of_range_is_refused(tmp_path, data):
     np.save(tmp_path / "nsg" / "pivots.npy", np.full(len(nsg._pivots), 10**6, dtype=np.int32))
     with pytest.raises(IndexFormatError, match="disagree"):
         NSGIndex.load(tmp_path / "nsg")
+
+
+def test_a_saved_index_whose_code_scale_has_the_wrong_length_is_refused(tmp_path, data):
+    import json
+
+    from toolnav.errors import IndexFormatError
+
+    *_, nsg = data
+    nsg.save(tmp_path / "nsg")
+    np.save(tmp_path / "nsg" / "scale.npy", np.ones(nsg.dim + 1, dtype=np.float32))
+    header = json.loads((tmp_path / "nsg" / "header.json").read_text())
+    header["arrays"]["scale"] = [nsg.dim + 1]                # consistent header, wrong length
+    (tmp_path / "nsg" / "header.json").write_text(json.dumps(header))
+    with pytest.raises(IndexFormatError, match="disagree"):
+        NSGIndex.load(tmp_path / "nsg")
