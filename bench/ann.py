@@ -32,7 +32,7 @@ import numpy as np
 CACHE = Path.home() / ".cache" / "toolnav-bench"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 K = 10
-NSG_LABEL = "toolnav NSG (R32 L100 C500)"
+NSG_LABEL = "toolnav NSG (defaults)"
 HNSW_LABEL = "hnswlib (M16 efC200)"
 
 
@@ -155,7 +155,7 @@ def run(name: str, base: np.ndarray, queries: np.ndarray, threads: list[int]
     exact = FlatIndex(dim)
     exact.add(np.arange(len(base)), base)
     truth, _ = exact.search(queries, K)
-    print(f"\n{name}: {len(base):,} x {dim} base, {len(queries):,} queries")
+    print(f"\n{name}: {len(base):,} x {dim} base, {len(queries):,} queries; NSG: {NSGParams()}")
     pools = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256]
     builds: dict[str, tuple[float, float]] = {}  # label -> (build seconds, memory MB)
     sweeps: dict[str, dict[int, list[Search]]] = {}

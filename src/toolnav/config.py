@@ -128,8 +128,8 @@ class NSGParams:
     """
 
     knn: int = 64
-    build_pool: int = 100
-    max_candidates: int = 500
+    build_pool: int = 64
+    max_candidates: int = 300
     degree: int = 32
     search_pool: int = 64
     threads: int = 2

@@ -84,16 +84,18 @@ def query_distance(vectors, node, query):
 
 
 @numba.njit(parallel=True, **JIT)
-def select_top_k(scores, k, out_ids, out_dist, row_offset):
-    """Per row of a similarity block, the k most similar columns (excluding the row itself)."""
+def select_top_k(scores, k, out_ids, out_dist, row_offset, bounds):
+    """Per row of a similarity block, the k most similar columns (excluding the row itself)
+    closer than the row's bound; missing places are left as (-1, inf)."""
     for row in numba.prange(scores.shape[0]):
         heap_ids = np.full(k, -1, dtype=np.int32)
         heap_dist = np.full(k, np.inf, dtype=np.float32)
+        bound = bounds[row]
         for col in range(scores.shape[1]):
             if col == row + row_offset:
                 continue
             d = np.float32(1.0) - scores[row, col]
-            if d >= heap_dist[0]:
+            if d >= heap_dist[0] or d >= bound:
                 continue
             # replace the root of the max-heap and sift down
             heap_dist[0] = d
@@ -121,10 +123,11 @@ def exact_knn(vectors: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarra
     n = vectors.shape[0]
     ids = np.empty((n, k), dtype=np.int32)
     dist = np.empty((n, k), dtype=np.float32)
+    unbounded = np.full(block, np.inf, dtype=np.float32)
     for start in range(0, n, block):
         stop = min(start + block, n)
         scores = vectors[start:stop] @ vectors.T
-        select_top_k(scores, k, ids[start:stop], dist[start:stop], start)
+        select_top_k(scores, k, ids[start:stop], dist[start:stop], start, unbounded)
     return ids, dist
 
 
@@ -241,7 +244,9 @@ def clustered_knn(vectors: np.ndarray, k: int, probes: int = 4, seed: int = 0
         local_ids = np.empty((len(members), width), dtype=np.int32)
         local_dist = np.empty((len(members), width), dtype=np.float32)
         block = vectors[members]
-        select_top_k(block @ block.T, width, local_ids, local_dist, 0)
+        # a candidate no closer than a member's current k-th neighbour (from cells already
+        # merged) cannot enter its list, so the selection skips it
+        select_top_k(block @ block.T, width, local_ids, local_dist, 0, best_dist[members, k - 1])
         merge_neighbours(best_ids, best_dist, members, local_ids, local_dist)
     return best_ids, best_dist
 
