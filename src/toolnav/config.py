@@ -116,7 +116,8 @@ class NSGParams:
 
     Attributes:
         knn: neighbours per node in the exact kNN graph the build starts from (K).
-        build_pool: search pool while collecting edge candidates (L).
+        build_pool: search pool while collecting edge candidates (L); also the number of
+            spread-out seeds of each link search.
         max_candidates: candidates considered by MRNG selection (C).
         degree: maximum out-degree of the final graph (R).
         search_pool: default search pool (raised to k when k is larger).
