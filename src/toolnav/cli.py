@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -91,20 +93,22 @@ def _open_catalog() -> Catalog:
     return Catalog.open(state.settings.home)
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=error_console,
-                    transient=False)
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr; yields ``update(stage, done, total)``."""
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=error_console,
+                   transient=False)
+    with bar:
+        task = bar.add_task("embedding tools", total=None)
+        yield lambda stage, done, total: bar.update(task, description=stage, completed=done,
+                                                    total=total)
 
 
 def _build_index(catalog: Catalog, *, force: bool = False) -> IndexReport:
-    with _progress() as progress:
-        task = progress.add_task("embedding tools", total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        return catalog.build_index(update, force=force)
+    with _progress() as update:
+        return catalog.build_index(lambda done, total: update("embedding tools", done, total),
+                                   force=force)
 
 
 @app.command()
@@ -213,12 +217,9 @@ def evaluate(
     if not held_out and tuned_model_dir(state.settings.home):
         error_console.print("note: this home routes with a tuned model; requests it trained on "
                             "score too well; pass --held-out for an unbiased figure")
-    with _progress() as progress:
-        task = progress.add_task("embedding tools", total=None)
-        report = evaluate_datasets(
-            datasets, home=state.settings.home, ks=ks, methods=_split(methods),
-            held_out=held_out, progress=lambda stage, done, total: progress.update(
-                task, description=stage, completed=done, total=total))
+    with _progress() as update:
+        report = evaluate_datasets(datasets, home=state.settings.home, ks=ks,
+                                   methods=_split(methods), held_out=held_out, progress=update)
     if plot:
         plot_recall_curves(report, plot)
         error_console.print(f"plot written to {plot}")
@@ -262,12 +263,7 @@ def tune(
         return
     if not datasets:
         raise ConfigError("name at least one dataset folder to tune on, or pass --reset")
-    with _progress() as progress:
-        task = progress.add_task("embedding tools", total=None)
-
-        def update(stage: str, done: int, total: int) -> None:
-            progress.update(task, description=stage, completed=done, total=total)
-
+    with _progress() as update:
         examples = tuning_examples(datasets, home=state.settings.home, progress=update)
         report = tune_model(examples, target, epochs=epochs, learning_rate=learning_rate,
                             batch_size=batch_size,
