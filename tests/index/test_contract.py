@@ -117,6 +117,12 @@ def test_factory_passes_nsg_params_and_refuses_them_for_flat():
         create_index("flat", 16, NSGParams())
     with pytest.raises(ConfigError, match="unknown index kind 'hnsw'"):
         create_index("hnsw", 16)
+    with pytest.raises(ConfigError, match=r"NSGParams\.build_pool must be at least 1, got 0"):
+        NSGParams(build_pool=0)
+    with pytest.raises(ConfigError, match=r"NSGParams\.max_candidates must be at least 1, got -5"):
+        NSGParams(max_candidates=-5)
+    with pytest.raises(ConfigError, match=r"consolidate_at must be in \(0, 1\), got 1.0"):
+        NSGParams(consolidate_at=1.0)
 
 
 def test_tiny_catalogs_work_with_every_kind(kind, tmp_path):
