@@ -4,6 +4,9 @@ The catalog is the union of ../shared/data (Seal-Tools + ToolBench, 6.5k real to
 to --tools with namespaced copies of real tools (their text differs by the namespace words, so
 they are embedded like any other tool). Requests are the datasets' own requests.
 
+The default embedder runs requests on its int8 graph; the same routing with full-precision
+request embedding (`request_precision="fp32"`) is timed in the same run for comparison.
+
 Example:
     .venv/bin/python bench/route.py --tools 10000 --requests 300
 """
@@ -20,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from toolnav.catalog import Catalog
-from toolnav.embed import embed_with_spans
+from toolnav.embed import MiniLMEmbedder, embed_with_spans
 from toolnav.evaluate import load_queries
 from toolnav.route import METHODS, Router, intent_spans
 
@@ -74,11 +77,12 @@ def time_embedding(embedder, requests: list[str], samples: int) -> tuple[float, 
     return percentile(latencies, 50), percentile(latencies, 99)
 
 
-def time_methods(router: Router, requests: list[str], samples: int, batch: int
+def time_methods(router: Router, requests: list[str], samples: int, batch: int,
+                 methods: tuple[str, ...] = METHODS
                  ) -> dict[str, tuple[float, float, float, float]]:
     """p50, p99 and mean ms of single requests, and batched requests/s, per method."""
     rows = {}
-    for method in METHODS:
+    for method in methods:
         latencies = []
         for request in requests[:samples]:
             began = time.perf_counter()
@@ -125,6 +129,15 @@ def main() -> int:
     p50, p99 = time_embedding(catalog.embedder, requests, args.requests)
     print(f"embedding alone (request + parts, one forward pass): p50 {p50:.2f} ms, "
           f"p99 {p99:.2f} ms")
+    full = MiniLMEmbedder(request_precision="fp32")
+    with Catalog.open(home, embedder=full, embedding_cache=args.embedding_cache) as twin:
+        full_router = Router.open(twin)
+        full_router.route_batch(requests[:8], k=5)
+        print(f"\nrequests embedded in fp32 (the int8 run above is the default)\n{header}")
+        time_methods(full_router, requests, args.requests, args.batch, ("hybrid",))
+        p50_full, p99_full = time_embedding(full, requests, args.requests)
+        print(f"embedding alone, fp32: p50 {p50_full:.2f} ms, p99 {p99_full:.2f} ms "
+              f"(int8 / fp32 p50: {p50 / p50_full:.2f}x)")
     memo = MemoEmbedder(catalog.embedder)
     with Catalog.open(home, embedder=memo, embedding_cache=args.embedding_cache) as memoised:
         memo_router = Router.open(memoised)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from toolnav.embed import MiniLMEmbedder
-from toolnav.embed._onnx import CACHE_NAME
+from toolnav.embed._onnx import CACHE_NAME, INT8_CACHE_NAME
 from toolnav.embed.local import SMALL_BATCH
 from toolnav.errors import EmbeddingError
 
@@ -36,6 +36,11 @@ def reference():
 @pytest.fixture(scope="module")
 def embedder():
     return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="module")
+def full_precision():
+    return MiniLMEmbedder(request_precision="fp32")
 
 
 def test_bulk_path_matches_reference_for_every_text(embedder, reference):
@@ -95,12 +100,12 @@ def reference_span_vector(text: str, start: int, end: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("count", [1, SMALL_BATCH + 1])  # both runtimes
-def test_span_vectors_pool_the_whole_texts_token_states(embedder, count):
+def test_span_vectors_pool_the_whole_texts_token_states(full_precision, count):
     text = "Find the weather in Paris tomorrow. Then book a hotel near the Louvre"
     spans = [(0, 35), (36, len(text))]
-    rows = embedder.embed_spans([text] * count, [spans] * count)
+    rows = full_precision.embed_spans([text] * count, [spans] * count)
     assert len(rows) == count and rows[0].shape == (3, 384)
-    whole = embedder.embed([text])[0]
+    whole = full_precision.embed([text])[0]
     assert float(rows[-1][0] @ whole) > 0.999  # row 0 is the plain text embedding
     for row, (start, end) in zip(rows[-1][1:], spans, strict=True):
         assert float(row @ reference_span_vector(text, start, end)) > 0.999
@@ -117,3 +122,23 @@ def test_span_edge_cases(embedder):
         embedder.embed_spans([text, "x"], [[]])
     with pytest.raises(EmbeddingError, match="not a single string"):
         embedder.embed_spans(text, [[]] * len(text))
+
+
+def test_int8_requests_stay_close_to_full_precision_and_tools_are_never_int8(tmp_path):
+    texts = varied_texts()
+    spans = [[(0, len(text) // 2)] if len(text) > 20 else [] for text in texts]
+    fast = MiniLMEmbedder(cache_dir=tmp_path)
+    full = MiniLMEmbedder(cache_dir=tmp_path, request_precision="fp32")
+    cosines = np.concatenate([(a * b).sum(axis=1) for a, b in zip(
+        fast.embed_spans(texts, spans), full.embed_spans(texts, spans), strict=True)])
+    assert cosines.min() >= 0.97 and cosines.mean() >= 0.99, cosines.min()
+    assert cosines.min() < 0.9999  # the quantised graph really ran
+    assert (tmp_path / INT8_CACHE_NAME).stat().st_size > 1_000_000
+    tools = fast.embed(texts[:3])  # tool texts: the same fp32 runtime whatever the setting
+    assert np.array_equal(tools, full.embed(texts[:3]))
+
+
+def test_unknown_request_precision_is_refused():
+    with pytest.raises(EmbeddingError, match="request_precision must be one of int8, fp32, "
+                                             "got 'int4'"):
+        MiniLMEmbedder(request_precision="int4")

