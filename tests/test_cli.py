@@ -1,15 +1,17 @@
 """The CLI as a user runs it: a real process, its exit code, stdout and stderr."""
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 
-def toolnav(home, *args, check_exit=0):
+def toolnav(home, *args, check_exit=0, env=None):
     process = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), *args],
-                             capture_output=True, text=True, timeout=240)
+                             capture_output=True, text=True, timeout=240,
+                             env={**os.environ, **(env or {})})
     assert process.returncode == check_exit, process.stdout + process.stderr
     assert "Traceback" not in process.stderr
     return process
@@ -64,8 +66,8 @@ def test_exit_codes_of_help_and_usage_errors(tmp_path):
     assert "No such command" in toolnav(tmp_path, "frobnicate", check_exit=2).stderr
 
 
-@pytest.mark.timeout(600)
-def test_tune_then_eval_held_out_then_reset(tmp_path):
+def mini_dataset(tmp_path):
+    """Six tools and twelve requests, half of them in the tuning split."""
     data = tmp_path / "mini"
     data.mkdir()
     tools = {"get_weather": "Current weather conditions for a city",
@@ -83,6 +85,12 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     (data / "queries.jsonl").write_text("".join(
         json.dumps({"id": f"q{i}", "query": ask, "tools": [list(tools)[i % 6]],
                     "split": "dev" if i < 6 else "test"}) + "\n" for i, ask in enumerate(asks)))
+    return data
+
+
+@pytest.mark.timeout(600)
+def test_tune_then_eval_held_out_then_reset(tmp_path):
+    data = mini_dataset(tmp_path)
     home = tmp_path / "home"
     toolnav(home, "add", str(data))
     tuned = toolnav(home, "tune", str(data), "--epochs", "1", "--batch-size", "6")
@@ -99,3 +107,24 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     assert "tuned model removed" in toolnav(home, "tune", "--reset").stdout
     assert not (home / "model").exists()
     assert "name at least one dataset folder" in toolnav(home, "tune", check_exit=1).stderr
+
+
+def test_eval_abstention_calibrates_a_threshold_that_search_then_uses(tmp_path):
+    data, home = mini_dataset(tmp_path), tmp_path / "home"
+    measured = json.loads(toolnav(home, "eval", str(data), "--abstention", "--json").stdout)
+    threshold, report = measured["threshold"], measured["held_out"]["mini"]
+    assert report["requests"] == 6 and report["threshold"] == threshold
+    # with its one fitting tool gone, a request's best match is an unrelated tool
+    assert report["separation"] > 0.9 and report["abstained_without_gold"] >= 0.5
+    toolnav(home, "add", str(data))
+    env = {"TOOLNAV_ABSTAIN_BELOW": str(threshold)}
+    unrelated = json.loads(toolnav(home, "search", "a lasagne recipe with spinach", "--json",
+                                   env=env).stdout)
+    fitting = json.loads(toolnav(home, "search", "is it snowing in Bergen", "--json",
+                                 env=env).stdout)
+    assert unrelated["abstained"] and unrelated["best_score"] < threshold
+    assert not fitting["abstained"] and fitting["candidates"][0]["name"] == "get_weather"
+    assert "is not a number" in toolnav(home, "search", "x", check_exit=1,
+                                        env={"TOOLNAV_ABSTAIN_BELOW": "high"}).stderr
+    assert "must be in [-1, 1], got 2.0" in toolnav(home, "search", "x", check_exit=1,
+                                                    env={"TOOLNAV_ABSTAIN_BELOW": "2"}).stderr

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from tests.conftest import make_tool
-from toolnav._abstention_eval import abstention_report, calibrate_threshold, fit_scores
+from toolnav.abstention import abstention_report, calibrate_threshold, fit_scores
 from toolnav.catalog import Catalog
 from toolnav.config import RouteParams
 from toolnav.errors import ConfigError, EmptyCatalog

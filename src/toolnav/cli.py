@@ -189,7 +189,8 @@ def search(
         from toolnav.route import Router
 
         _build_index(catalog)
-        result = Router.open(catalog).route(request, k=k, method=method)
+        result = Router.open(catalog, state.settings.route).route(request, k=k,
+                                                                       method=method)
     if as_json:
         print(json.dumps(_result_json(result), indent=2, ensure_ascii=False))
         return
@@ -207,12 +208,21 @@ def evaluate(
     plot: Annotated[Path | None, typer.Option("--plot", help="Write recall@k PNG here.")] = None,
     held_out: Annotated[bool, typer.Option(
         "--held-out", help="Score only requests `toolnav tune` does not train on.")] = False,
+    abstention: Annotated[bool, typer.Option("--abstention", help=(
+        "Instead: calibrate abstain_below on the tuning split with each request's gold tools "
+        "removed, then measure it on the held-out requests."))] = False,
+    abstention_target: Annotated[float, typer.Option(
+        min=0.01, max=0.99, help="Share of gold-removed tuning requests to abstain on."
+    )] = 0.8,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score routing on labelled requests: recall@k, complete@k, NDCG@k, MRR."""
     from toolnav.embed import tuned_model_dir
     from toolnav.evaluate import evaluate_datasets, plot_recall_curves
 
+    if abstention:
+        _evaluate_abstention(datasets, abstention_target, as_json)
+        return
     ks = _parse_ks(k)
     if not held_out and tuned_model_dir(state.settings.home):
         error_console.print("note: this home routes with a tuned model; requests it trained on "
@@ -234,6 +244,29 @@ def evaluate(
         for metric in rows[0].metrics:
             table.add_row(metric, *(f"{row.metrics[metric]:.3f}" for row in rows))
         console.print(table)
+
+
+def _evaluate_abstention(datasets: list[Path], target: float, as_json: bool) -> None:
+    from toolnav.abstention import evaluate_abstention
+
+    with _progress() as update:
+        threshold, reports = evaluate_abstention(datasets, home=state.settings.home,
+                                                 target=target, progress=update)
+    if as_json:
+        print(json.dumps({"threshold": threshold,
+                          "held_out": {name: report.__dict__ for name, report in
+                                       reports.items()}}, indent=2))
+        return
+    table = Table("held-out set", "requests", "abstained, gold removed", "abstained, normal",
+                  "recall@5 lost", "separation (AUC)",
+                  title=f"abstain_below = {threshold:.3f} (abstains on {target:.0%} of the "
+                        "gold-removed tuning requests)")
+    for name, report in reports.items():
+        table.add_row(name, str(report.requests), f"{report.abstained_without_gold:.1%}",
+                      f"{report.abstained_normal:.1%}", f"{report.recall_drop:.3f}",
+                      f"{report.separation:.3f}")
+    console.print(table)
+    console.print(f"use it: TOOLNAV_ABSTAIN_BELOW={threshold:.3f}")
 
 
 @app.command()
@@ -325,8 +358,9 @@ def run(
         if len(catalog) == 0:
             raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE`")
         _build_index(catalog)
-        agent = Agent(Router.open(catalog), llm, trace_dir=state.settings.home / "traces",
-                      executor=executor, params=params, feedback=catalog)
+        agent = Agent(Router.open(catalog, state.settings.route), llm,
+                      trace_dir=state.settings.home / "traces", executor=executor,
+                      params=params, feedback=catalog)
         outcome = agent.run(request)
     for made in outcome.calls:
         marker = "[red]error[/]" if made["result"]["is_error"] else "[green]ok[/]"
@@ -404,7 +438,7 @@ def demo(
         report = _build_index(catalog)
         console.print(f"indexed: {report.embedded} embedded, {report.cached} cached, "
                       f"{report.seconds:.1f} s")
-        router = Router.open(catalog)
+        router = Router.open(catalog, state.settings.route)
         for request in DEMO_REQUESTS:
             _print_result(request, router.route(request, k=k), schema=True, schema_rows=1)
 

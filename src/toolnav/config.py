@@ -39,6 +39,7 @@ class Settings:
 
     home: Path = DEFAULT_HOME
     llm: LLMSettings = field(default_factory=LLMSettings)
+    route: RouteParams = field(default_factory=lambda: RouteParams())
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, home: Path | None = None
@@ -55,13 +56,20 @@ class Settings:
             api_key=env.get("TOOLNAV_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
             timeout_seconds=_float(env, "TOOLNAV_LLM_TIMEOUT", LLMSettings.timeout_seconds),
         )
-        return cls(home=home or Path(env.get("TOOLNAV_HOME") or DEFAULT_HOME), llm=llm)
+        abstain_below = _optional_float(env, "TOOLNAV_ABSTAIN_BELOW")
+        return cls(home=home or Path(env.get("TOOLNAV_HOME") or DEFAULT_HOME), llm=llm,
+                   route=RouteParams(abstain_below=abstain_below))
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _optional_float(env, name)
+    return default if value is None else value
+
+
+def _optional_float(env: Mapping[str, str], name: str) -> float | None:
     raw = env.get(name)
     if not raw:
-        return default
+        return None
     try:
         return float(raw)
     except ValueError:
@@ -105,6 +113,9 @@ class RouteParams:
             raise ConfigError(f"group_pull must be in [0, 1], got {self.group_pull}")
         if not 0.0 <= self.feedback_weight <= 3.0:  # bounded: at most 3 standard scores
             raise ConfigError(f"feedback_weight must be in [0, 3], got {self.feedback_weight}")
+        if self.abstain_below is not None and not -1.0 <= self.abstain_below <= 1.0:
+            raise ConfigError(f"abstain_below is a cosine, so it must be in [-1, 1], got "
+                              f"{self.abstain_below}")
         if self.feedback_min_outcomes < 1:
             raise ConfigError(f"feedback_min_outcomes must be at least 1, got "
                               f"{self.feedback_min_outcomes}")
