@@ -104,8 +104,11 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     everything = toolnav(home, "eval", str(data), "--methods", "bm25", "--json")
     assert json.loads(everything.stdout)[0]["queries"] == 12
     assert "pass --held-out for an unbiased figure" in everything.stderr
-    assert "tuned model removed" in toolnav(home, "tune", "--reset").stdout
+    reset = toolnav(home, "tune", "--reset").stdout
+    assert "tuned model removed" in reset
+    assert "catalog re-embedded with the bundled model: 6 tools" in reset
     assert not (home / "model").exists()
+    assert "0 embedded" in toolnav(home, "index").stdout          # already bundled vectors
     assert "name at least one dataset folder" in toolnav(home, "tune", check_exit=1).stderr
 
 

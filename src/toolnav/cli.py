@@ -291,8 +291,8 @@ def tune(
     target = state.settings.home / TUNED_MODEL_DIR
     if reset:
         shutil.rmtree(target, ignore_errors=True)
-        console.print("tuned model removed; routing uses the bundled model "
-                      "(run `toolnav index` to re-embed the catalog)")
+        console.print("tuned model removed; routing uses the bundled model")
+        _reembed("bundled")
         return
     if not datasets:
         raise ConfigError("name at least one dataset folder to tune on, or pass --reset")
@@ -305,10 +305,15 @@ def tune(
     console.print(f"tuned on {report.examples} request-tool pairs, {report.steps} steps in "
                   f"{report.seconds:.0f} s (loss {report.first_loss:.3f} → "
                   f"{report.last_loss:.3f}); saved to {target}")
+    _reembed("tuned")
+
+
+def _reembed(model: str) -> None:
+    """Bring the home's catalog onto the model it now routes with (the cache serves repeats)."""
     with _open_catalog() as catalog:
         if len(catalog):
             result = _build_index(catalog)
-            console.print(f"catalog re-embedded with the tuned model: {result.tools} tools")
+            console.print(f"catalog re-embedded with the {model} model: {result.tools} tools")
 
 
 @app.command()
