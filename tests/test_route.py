@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import make_tool
 from toolnav.abstention import abstention_report, calibrate_threshold, fit_scores
 from toolnav.catalog import Catalog
-from toolnav.config import RouteParams
+from toolnav.config import BUNDLED_DENSE_WEIGHT, TUNED_DENSE_WEIGHT, RouteParams
 from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.route import Router, ToolFilter, intent_spans, split_intents
 
@@ -103,6 +103,14 @@ def test_bad_arguments_and_empty_catalog(catalog, tmp_path, hashing_embedder):
     with Catalog.open(tmp_path, embedder=hashing_embedder) as empty, \
             pytest.raises(EmptyCatalog, match="toolnav add"):
         Router.open(empty)
+
+
+def test_dense_weight_follows_the_model_unless_set(catalog):
+    assert Router.open(catalog).dense_weight == BUNDLED_DENSE_WEIGHT  # the bundled model
+    assert Router.open(catalog, RouteParams(dense_weight=0.3)).dense_weight == 0.3
+    assert RouteParams().dense_weight_for(tuned=True) == TUNED_DENSE_WEIGHT
+    assert RouteParams(dense_weight=0.3).dense_weight_for(tuned=True) == 0.3
+    assert TUNED_DENSE_WEIGHT > BUNDLED_DENSE_WEIGHT
 
 
 def test_split_intents_finds_sentences_and_chained_clauses():

@@ -17,9 +17,14 @@ from pathlib import Path
 
 from toolnav.errors import ConfigError
 
-__all__ = ["DEFAULT_HOME", "LLMSettings", "NSGParams", "RouteParams", "Settings"]
+__all__ = ["BUNDLED_DENSE_WEIGHT", "DEFAULT_HOME", "TUNED_DENSE_WEIGHT", "LLMSettings",
+           "NSGParams", "RouteParams", "Settings"]
 
 DEFAULT_HOME = Path(".toolnav")
+# Hybrid fusion's dense weight per kind of model, each chosen on dev requests the model was
+# not trained on (docs/benchmarks.md): tuning makes the dense side stronger.
+BUNDLED_DENSE_WEIGHT = 0.4
+TUNED_DENSE_WEIGHT = 0.6
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,9 @@ class RouteParams:
         dense_weight: weight of the dense score in hybrid fusion, BM25 gets
             ``1 - dense_weight``; both are standardised (z-scores against the mean and spread
             of the request's top `depth` list of each retriever) before they are combined.
+            None (default): `BUNDLED_DENSE_WEIGHT` with the bundled model,
+            `TUNED_DENSE_WEIGHT` with a model from `toolnav tune`, whose dense scores are
+            stronger (see `dense_weight_for`).
         split_intents: also score each sentence or clause of a request on its own and keep a
             tool's best score, so every part of a multi-step request finds its tool.
         group_pull: how far (0..1) a tool is pulled toward the score of the best tool of its
@@ -97,7 +105,7 @@ class RouteParams:
     """
 
     depth: int = 100
-    dense_weight: float = 0.4
+    dense_weight: float | None = None
     split_intents: bool = True
     group_pull: float = 0.85
     abstain_below: float | None = None
@@ -107,7 +115,7 @@ class RouteParams:
     def __post_init__(self) -> None:
         if self.depth < 1:
             raise ConfigError(f"depth must be at least 1, got {self.depth}")
-        if not 0.0 <= self.dense_weight <= 1.0:
+        if self.dense_weight is not None and not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigError(f"dense_weight must be in [0, 1], got {self.dense_weight}")
         if not 0.0 <= self.group_pull <= 1.0:
             raise ConfigError(f"group_pull must be in [0, 1], got {self.group_pull}")
@@ -119,6 +127,13 @@ class RouteParams:
         if self.feedback_min_outcomes < 1:
             raise ConfigError(f"feedback_min_outcomes must be at least 1, got "
                               f"{self.feedback_min_outcomes}")
+
+
+    def dense_weight_for(self, tuned: bool) -> float:
+        """The hybrid dense weight for a bundled (*tuned* False) or tuned embedding model."""
+        if self.dense_weight is not None:
+            return self.dense_weight
+        return TUNED_DENSE_WEIGHT if tuned else BUNDLED_DENSE_WEIGHT
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,12 @@ class RouteResult:
 
 
 class Router:
-    """Ranks a catalog's tools for requests (see the module docstring)."""
+    """Ranks a catalog's tools for requests (see the module docstring).
+
+    Attributes:
+        dense_weight: the hybrid fusion's dense weight in use (`RouteParams.dense_weight_for`
+            the catalog's embedding model).
+    """
 
     def __init__(self, catalog: Catalog, params: RouteParams | None = None):
         self.params = params or RouteParams()
@@ -142,6 +147,7 @@ class Router:
         self._index = catalog.vector_index()
         self._vectors = catalog.embeddings(self._ids)
         self._embedder = catalog.embedder
+        self.dense_weight = self.params.dense_weight_for(getattr(self._embedder, "tuned", False))
         texts = [lexical_text(tool) for tool in self._tools]
         # Keyed on the texts themselves: a new catalog or a new lexical_text both rebuild.
         key = hashlib.sha256("\0".join(texts).encode()).hexdigest()
@@ -210,7 +216,7 @@ class Router:
         elif method == "bm25":
             per_text = bm25
         else:
-            weight = self.params.dense_weight
+            weight = self.dense_weight
             per_text = (weight * _standardised(dense, dense_stats)
                         + (1 - weight) * _standardised(bm25, lexical_stats))
         best_text = per_text.argmax(axis=0)  # which part of the request each tool fits best

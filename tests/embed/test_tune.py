@@ -52,6 +52,7 @@ def test_the_tuned_model_has_its_own_id_and_provenance(tuned):
     assert provenance["weights_sha256"] == report.weights_digest
     assert provenance["examples"] == 4 and provenance["epochs"] == 3
     tuned_id = MiniLMEmbedder(model_dir=target).model_id
+    assert MiniLMEmbedder(model_dir=target).tuned and not MiniLMEmbedder().tuned
     assert tuned_id != MiniLMEmbedder().model_id
     assert report.weights_digest[:16] in tuned_id
     assert load_default_embedder(target.parent).model_id == tuned_id

@@ -99,6 +99,11 @@ class MiniLMEmbedder:
         return f"{MODEL_NAME}{tuned}@{MAX_TOKENS}"
 
     @property
+    def tuned(self) -> bool:
+        """Whether the weights come from `toolnav tune` rather than the bundled package."""
+        return bool(self._tuned_tag)
+
+    @property
     def dim(self) -> int:
         """Embedding dimension (384)."""
         return DIMENSION
