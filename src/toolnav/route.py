@@ -143,7 +143,9 @@ class Router:
         self._catalog = catalog
         self._tools = [entry.tool for entry in entries]
         self._ids = np.array([entry.id for entry in entries], dtype=np.int64)
-        self._position = {int(entry_id): i for i, entry_id in enumerate(self._ids)}
+        # Catalog id -> position in the tool list, as an array: one gather per search result.
+        self._position = np.full(int(self._ids.max()) + 1, -1, dtype=np.int64)
+        self._position[self._ids] = np.arange(len(self._ids))
         self._index = catalog.vector_index()
         self._vectors = catalog.embeddings(self._ids)
         self._embedder = catalog.embedder
@@ -262,8 +264,7 @@ class Router:
                         for row in inner_products(queries, self._vectors)]
         depth = min(self.params.depth, len(self._tools))
         ids, _ = self._index.search(queries, depth)
-        found = [np.array([self._position[int(i)] for i in row if i >= 0], dtype=np.int64)
-                 for row in ids]
+        found = [self._position[row[row >= 0]] for row in ids]
         # Exact cosines: an approximate index may report distances or slightly off scores.
         stats = [_top_stats(self._vectors[rows] @ query, depth)
                  for rows, query in zip(found, queries, strict=True)]
@@ -290,8 +291,8 @@ class Router:
             return np.flatnonzero(allowed)  # filtered catalogs are scored exhaustively
         positions = np.unique(np.concatenate(found))
         if self.params.group_pull and self._group_members:
-            groups = {self._group_of[p] for p in positions} - {-1}
-            siblings = [self._group_members[g] for g in groups]
+            groups = np.unique(self._group_of[positions])
+            siblings = [self._group_members[g] for g in groups[groups >= 0]]
             positions = np.unique(np.concatenate([positions, *siblings]))
         return positions
 
