@@ -127,6 +127,8 @@ def test_eval_abstention_calibrates_a_threshold_that_search_then_uses(tmp_path):
                                  env=env).stdout)
     assert unrelated["abstained"] and unrelated["best_score"] < threshold
     assert not fitting["abstained"] and fitting["candidates"][0]["name"] == "get_weather"
+    assert "drop --plot and --held-out" in toolnav(home, "eval", str(data), "--abstention",
+                                                   "--held-out", check_exit=1).stderr
     assert "is not a number" in toolnav(home, "search", "x", check_exit=1,
                                         env={"TOOLNAV_ABSTAIN_BELOW": "high"}).stderr
     assert "must be in [-1, 1], got 2.0" in toolnav(home, "search", "x", check_exit=1,

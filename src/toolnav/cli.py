@@ -221,6 +221,9 @@ def evaluate(
     from toolnav.evaluate import evaluate_datasets, plot_recall_curves
 
     if abstention:
+        if plot or held_out:
+            raise ConfigError("--abstention always calibrates on the tuning split and reports "
+                              "the held-out requests; drop --plot and --held-out")
         _evaluate_abstention(datasets, abstention_target, as_json)
         return
     ks = _parse_ks(k)
