@@ -128,7 +128,6 @@ class RouteParams:
             raise ConfigError(f"feedback_min_outcomes must be at least 1, got "
                               f"{self.feedback_min_outcomes}")
 
-
     def dense_weight_for(self, tuned: bool) -> float:
         """The hybrid dense weight for a bundled (*tuned* False) or tuned embedding model."""
         if self.dense_weight is not None:

@@ -31,15 +31,15 @@ def cached_graph(model_dir: Path, cache_dir: Path, *, prefix: str = "", int8: bo
                  ) -> Path:
     """The cached graph of the model in *model_dir* (fp32 fused, or its int8 copy), exported
     or quantised first if it is missing or unreadable. *prefix* tells models apart."""
+    if int8:
+        quantised = cache_dir / f"{prefix}{INT8_CACHE_NAME}"
+        if not _is_loadable(quantised):  # the fp32 graph is needed (and checked) only to make it
+            _quantise(cached_graph(model_dir, cache_dir, prefix=prefix), quantised)
+        return quantised
     fp32 = cache_dir / f"{prefix}{CACHE_NAME}"
     if not _is_loadable(fp32):
         _export(model_dir, fp32)
-    if not int8:
-        return fp32
-    quantised = cache_dir / f"{prefix}{INT8_CACHE_NAME}"
-    if not _is_loadable(quantised):
-        _quantise(fp32, quantised)
-    return quantised
+    return fp32
 
 
 class OnnxEncoder:
