@@ -131,5 +131,7 @@ def test_eval_abstention_calibrates_a_threshold_that_search_then_uses(tmp_path):
                                                    "--held-out", check_exit=1).stderr
     assert "is not a number" in toolnav(home, "search", "x", check_exit=1,
                                         env={"TOOLNAV_ABSTAIN_BELOW": "high"}).stderr
-    assert "must be in [-1, 1], got 2.0" in toolnav(home, "search", "x", check_exit=1,
-                                                    env={"TOOLNAV_ABSTAIN_BELOW": "2"}).stderr
+    out_of_range = toolnav(home, "search", "x", check_exit=1,
+                           env={"TOOLNAV_ABSTAIN_BELOW": "2"}).stderr
+    assert "TOOLNAV_ABSTAIN_BELOW: abstain_below is a cosine" in out_of_range
+    assert "must be in [-1, 1], got 2.0" in out_of_range

@@ -189,8 +189,8 @@ def search(
         from toolnav.route import Router
 
         _build_index(catalog)
-        result = Router.open(catalog, state.settings.route).route(request, k=k,
-                                                                       method=method)
+        router = Router.open(catalog, state.settings.route)
+        result = router.route(request, k=k, method=method)
     if as_json:
         print(json.dumps(_result_json(result), indent=2, ensure_ascii=False))
         return

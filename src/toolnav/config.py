@@ -61,9 +61,12 @@ class Settings:
             api_key=env.get("TOOLNAV_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
             timeout_seconds=_float(env, "TOOLNAV_LLM_TIMEOUT", LLMSettings.timeout_seconds),
         )
-        abstain_below = _optional_float(env, "TOOLNAV_ABSTAIN_BELOW")
+        try:
+            route = RouteParams(abstain_below=_optional_float(env, "TOOLNAV_ABSTAIN_BELOW"))
+        except ConfigError as error:
+            raise ConfigError(f"TOOLNAV_ABSTAIN_BELOW: {error}") from None
         return cls(home=home or Path(env.get("TOOLNAV_HOME") or DEFAULT_HOME), llm=llm,
-                   route=RouteParams(abstain_below=abstain_below))
+                   route=route)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
