@@ -73,7 +73,9 @@ def _top_stats(scores: np.ndarray, depth: int) -> tuple[float, float]:
         scores = np.partition(scores, len(scores) - depth)[-depth:]
     if not len(scores):
         return 0.0, 1.0
-    return float(scores.mean()), float(scores.std())
+    values = scores.astype(np.float64)  # one pass for both moments, without cancellation
+    mean = values.sum() / len(values)
+    return float(mean), float(np.sqrt(max(values @ values / len(values) - mean * mean, 0.0)))
 
 
 def _standardised(scores: np.ndarray, stats: list[tuple[float, float]]) -> np.ndarray:
@@ -200,14 +202,20 @@ class Router:
         vectors = (embed_with_spans(self._embedder, requests, spans) if method != "bm25"
                    else [np.zeros((len(group), 0), dtype=np.float32) for group in texts])
         allowed = self._allowed(filters)
-        return [self._route_one(request, group, queries, k, method, allowed)
-                for request, group, queries in zip(requests, texts, vectors, strict=True)]
+        # One index search for every text of every request: the index spreads a batch over
+        # its threads.
+        found, stats = self._dense_candidates(np.concatenate(vectors), allowed)
+        bounds = np.cumsum([0, *(len(group) for group in vectors)])
+        return [self._route_one(request, group, queries, k, method, allowed,
+                                found[bounds[i]:bounds[i + 1]], stats[bounds[i]:bounds[i + 1]])
+                for i, (request, group, queries) in enumerate(zip(requests, texts, vectors,
+                                                                  strict=True))]
 
     def _route_one(self, request: str, texts: list[str], queries: np.ndarray, k: int,
-                   method: str, allowed: np.ndarray | None) -> RouteResult:
+                   method: str, allowed: np.ndarray | None, dense_found: list[np.ndarray],
+                   dense_stats: list[tuple[float, float]]) -> RouteResult:
         lexical = ([self._lexical.scores(text) for text in texts] if method != "dense"
                    else [])
-        dense_found, dense_stats = self._dense_candidates(queries, allowed)
         lexical_found, lexical_stats = self._lexical_candidates(lexical, allowed)
         positions = self._candidate_positions([*dense_found, *lexical_found], allowed)
         dense = (inner_products(queries, self._vectors[positions]) if method != "bm25"
@@ -278,9 +286,15 @@ class Router:
         depth = min(self.params.depth, len(self._tools))
         found, stats = [], []
         for scores in lexical:
-            top = np.argpartition(-scores, depth - 1)[:depth]
-            found.append(top[scores[top] > 0])
-            stats.append(_top_stats(scores[top], depth))
+            # BM25 scores are sparse: only tools sharing a term with the text are above 0.
+            matched = np.flatnonzero(scores > 0)
+            if len(matched) > depth:
+                matched = matched[np.argpartition(-scores[matched], depth - 1)[:depth]]
+            found.append(matched)
+            top = scores[matched]  # the top `depth` list, its missing places scoring 0
+            if len(top) < depth:
+                top = np.concatenate([top, np.zeros(depth - len(top), dtype=top.dtype)])
+            stats.append(_top_stats(top, depth))
         return found, stats
 
     def _candidate_positions(self, found: list[np.ndarray], allowed: np.ndarray | None
