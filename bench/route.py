@@ -4,11 +4,13 @@ The catalog is the union of ../shared/data (Seal-Tools + ToolBench, 6.5k real to
 to --tools with namespaced copies of real tools (their text differs by the namespace words, so
 they are embedded like any other tool). Requests are the datasets' own requests.
 
-The default embedder runs requests on its int8 graph; the same routing with full-precision
-request embedding (`request_precision="fp32"`) is timed in the same run for comparison.
+Requests are embedded by the home's default request encoder: the request table for a home
+tuned by `toolnav tune`, else the int8 transformer. The same routing with the home's model's
+other request encoders (int8 and fp32 transformer) is timed in the same run for comparison.
 
 Example:
     .venv/bin/python bench/route.py --tools 10000 --requests 300
+    .venv/bin/python bench/route.py --home HOME   # HOME holds `toolnav tune`'s model/
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from toolnav.catalog import Catalog
-from toolnav.embed import MiniLMEmbedder, embed_with_spans
+from toolnav.embed import MiniLMEmbedder, embed_with_spans, tuned_model_dir
 from toolnav.evaluate import load_queries
 from toolnav.route import METHODS, Router, intent_spans
 
@@ -127,17 +129,21 @@ def main() -> int:
     print(f"\nembedding included\n{header}")
     rows = time_methods(router, requests, args.requests, args.batch)
     p50, p99 = time_embedding(catalog.embedder, requests, args.requests)
-    print(f"embedding alone (request + parts, one forward pass): p50 {p50:.2f} ms, "
-          f"p99 {p99:.2f} ms")
-    full = MiniLMEmbedder(request_precision="fp32")
-    with Catalog.open(home, embedder=full, embedding_cache=args.embedding_cache) as twin:
-        full_router = Router.open(twin)
-        full_router.route_batch(requests[:8], k=5)
-        print(f"\nrequests embedded in fp32 (the int8 run above is the default)\n{header}")
-        time_methods(full_router, requests, args.requests, args.batch, ("hybrid",))
-        p50_full, p99_full = time_embedding(full, requests, args.requests)
-        print(f"embedding alone, fp32: p50 {p50_full:.2f} ms, p99 {p99_full:.2f} ms "
-              f"(int8 / fp32 p50: {p50 / p50_full:.2f}x)")
+    default = catalog.embedder.request_encoder
+    print(f"embedding alone ({default} request encoder; request + parts in one pass): "
+          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms")
+    for encoder in ("int8", "fp32"):
+        if encoder == default:
+            continue
+        peer = MiniLMEmbedder(model_dir=tuned_model_dir(home), request_encoder=encoder)
+        with Catalog.open(home, embedder=peer, embedding_cache=args.embedding_cache) as twin:
+            peer_router = Router.open(twin)
+            peer_router.route_batch(requests[:8], k=5)
+            print(f"\nrequests embedded by the {encoder} transformer (same tools)\n{header}")
+            time_methods(peer_router, requests, args.requests, args.batch, ("hybrid",))
+            peer_p50, peer_p99 = time_embedding(peer, requests, args.requests)
+            print(f"embedding alone, {encoder}: p50 {peer_p50:.2f} ms, p99 {peer_p99:.2f} ms "
+                  f"({default} / {encoder} p50: {p50 / peer_p50:.2f}x)")
     memo = MemoEmbedder(catalog.embedder)
     with Catalog.open(home, embedder=memo, embedding_cache=args.embedding_cache) as memoised:
         memo_router = Router.open(memoised)

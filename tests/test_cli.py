@@ -98,6 +98,16 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     assert "catalog re-embedded with the tuned model: 6 tools" in tuned.stdout
     assert "0 embedded" in toolnav(home, "index").stdout          # already tuned vectors
     assert (home / "model" / "toolnav-tuning.json").is_file()
+    assert "request table trained" in tuned.stdout
+    assert (home / "model" / "request-table.npy").is_file()
+    found = json.loads(toolnav(home, "search", "what is the weather in Oslo", "--json").stdout)
+    assert found["candidates"][0]["name"] == "get_weather"      # the request went through the table
+    transformer = toolnav(home, "search", "what is the weather in Oslo", "--json",
+                          env={"TOOLNAV_REQUEST_ENCODER": "int8"})
+    assert json.loads(transformer.stdout)["candidates"][0]["name"] == "get_weather"
+    bad = toolnav(home, "search", "weather", env={"TOOLNAV_REQUEST_ENCODER": "int4"},
+                  check_exit=1).stderr
+    assert "TOOLNAV_REQUEST_ENCODER='int4' is not one of table, int8, fp32" in bad
     scored = json.loads(toolnav(home, "eval", str(data), "--held-out", "--methods", "dense",
                                 "--json").stdout)
     assert scored[0]["queries"] == 6
@@ -109,6 +119,9 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     assert "catalog re-embedded with the bundled model: 6 tools" in reset
     assert not (home / "model").exists()
     assert "0 embedded" in toolnav(home, "index").stdout          # already bundled vectors
+    untuned = toolnav(home, "search", "weather", env={"TOOLNAV_REQUEST_ENCODER": "table"},
+                      check_exit=1).stderr
+    assert "the bundled model has no request table; `toolnav tune` trains one" in untuned
     assert "name at least one dataset folder" in toolnav(home, "tune", check_exit=1).stderr
 
 

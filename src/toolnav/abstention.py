@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toolnav.embed import Embedder
 from toolnav.errors import SourceError
 from toolnav.evaluate import is_tuning_request, union_catalog
 from toolnav.route import Router, ToolFilter
@@ -75,6 +76,7 @@ def abstention_report(router: Router, texts: Sequence[str], gold: Sequence[Seque
 
 
 def evaluate_abstention(directories: Sequence[Path], *, home: Path, target: float = 0.8,
+                        embedder: Embedder | None = None,
                         progress: Callable[[str, int, int], None] | None = None
                         ) -> tuple[float, dict[str, AbstentionReport]]:
     """One threshold calibrated on the tuning split of all datasets together (abstain on
@@ -86,7 +88,8 @@ def evaluate_abstention(directories: Sequence[Path], *, home: Path, target: floa
     Raises:
         SourceError: a dataset is missing or malformed, or no request is in the tuning split.
     """
-    with union_catalog(directories, home=home, progress=progress) as (catalog, sets):
+    with union_catalog(directories, home=home, embedder=embedder, progress=progress
+                       ) as (catalog, sets):
         router = Router.open(catalog)
         tuning = [(labelled.queries[i].text, labelled.gold[i]) for labelled in sets
                   for i, query in enumerate(labelled.queries) if is_tuning_request(query)]

@@ -31,6 +31,7 @@ from rich.table import Table
 
 from toolnav.catalog import Catalog, IndexReport
 from toolnav.config import Settings
+from toolnav.embed import Embedder, load_default_embedder
 from toolnav.errors import ConfigError, EmptyCatalog, ToolExecutionError, ToolnavError
 
 if TYPE_CHECKING:
@@ -90,7 +91,16 @@ def main() -> None:
 
 
 def _open_catalog() -> Catalog:
-    return Catalog.open(state.settings.home)
+    return Catalog.open(state.settings.home, embedder=_home_embedder())
+
+
+def _home_embedder() -> Embedder | None:
+    """The home's model with the request encoder TOOLNAV_REQUEST_ENCODER names, if it names
+    one (None: the catalog loads the model's default when first needed)."""
+    if state.settings.request_encoder is None:
+        return None
+    return load_default_embedder(state.settings.home,
+                                 request_encoder=state.settings.request_encoder)
 
 
 @contextmanager
@@ -232,6 +242,7 @@ def evaluate(
                             "score too well; pass --held-out for an unbiased figure")
     with _progress() as update:
         report = evaluate_datasets(datasets, home=state.settings.home, ks=ks,
+                                   embedder=_home_embedder(),
                                    methods=_split(methods), held_out=held_out, progress=update)
     if plot:
         plot_recall_curves(report, plot)
@@ -254,6 +265,7 @@ def _evaluate_abstention(datasets: list[Path], target: float, as_json: bool) -> 
 
     with _progress() as update:
         threshold, reports = evaluate_abstention(datasets, home=state.settings.home,
+                                                 embedder=_home_embedder(),
                                                  target=target, progress=update)
     if as_json:
         print(json.dumps({"threshold": threshold,
@@ -289,7 +301,7 @@ def tune(
     """
     from toolnav.embed import TUNED_MODEL_DIR
     from toolnav.embed.tune import tune_model
-    from toolnav.tuning_set import tuning_examples
+    from toolnav.tuning_set import train_table, tuning_examples
 
     target = state.settings.home / TUNED_MODEL_DIR
     if reset:
@@ -308,6 +320,11 @@ def tune(
     console.print(f"tuned on {report.examples} request-tool pairs, {report.steps} steps in "
                   f"{report.seconds:.0f} s (loss {report.first_loss:.3f} → "
                   f"{report.last_loss:.3f}); saved to {target}")
+    with _progress() as update:
+        table = train_table(datasets, examples, home=state.settings.home, model_dir=target,
+                            progress=update)
+    console.print(f"request table trained: requests are embedded without the transformer "
+                  f"({table})")
     _reembed("tuned")
 
 

@@ -17,14 +17,17 @@ from pathlib import Path
 
 from toolnav.errors import ConfigError
 
-__all__ = ["BUNDLED_DENSE_WEIGHT", "DEFAULT_HOME", "TUNED_DENSE_WEIGHT", "LLMSettings",
-           "NSGParams", "RouteParams", "Settings"]
+__all__ = ["BUNDLED_DENSE_WEIGHT", "DEFAULT_HOME", "REQUEST_ENCODERS", "TUNED_DENSE_WEIGHT",
+           "LLMSettings", "NSGParams", "RouteParams", "Settings"]
 
 DEFAULT_HOME = Path(".toolnav")
 # Hybrid fusion's dense weight per kind of model, each chosen on dev requests the model was
 # not trained on (docs/benchmarks.md): tuning makes the dense side stronger.
 BUNDLED_DENSE_WEIGHT = 0.4
 TUNED_DENSE_WEIGHT = 0.6
+# How requests are embedded: "table" (a tuned model's learned token vectors, no transformer),
+# "int8" (quantised transformer) or "fp32" (the transformer as tools are embedded).
+REQUEST_ENCODERS = ("table", "int8", "fp32")
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,17 @@ class LLMSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the CLI and server need to know, read once at start-up."""
+    """Everything the CLI and server need to know, read once at start-up.
+
+    Attributes:
+        request_encoder: one of `REQUEST_ENCODERS`, or None for the model's default (the
+            request table of a model tuned with one, else int8).
+    """
 
     home: Path = DEFAULT_HOME
     llm: LLMSettings = field(default_factory=LLMSettings)
     route: RouteParams = field(default_factory=lambda: RouteParams())
+    request_encoder: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, home: Path | None = None
@@ -65,8 +74,12 @@ class Settings:
             route = RouteParams(abstain_below=_optional_float(env, "TOOLNAV_ABSTAIN_BELOW"))
         except ConfigError as error:
             raise ConfigError(f"TOOLNAV_ABSTAIN_BELOW: {error}") from None
+        request_encoder = env.get("TOOLNAV_REQUEST_ENCODER") or None
+        if request_encoder is not None and request_encoder not in REQUEST_ENCODERS:
+            raise ConfigError(f"TOOLNAV_REQUEST_ENCODER={request_encoder!r} is not one of "
+                              f"{', '.join(REQUEST_ENCODERS)}")
         return cls(home=home or Path(env.get("TOOLNAV_HOME") or DEFAULT_HOME), llm=llm,
-                   route=route)
+                   route=route, request_encoder=request_encoder)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -1,22 +1,25 @@
-"""Training pairs for `toolnav tune` from labelled datasets (the tuning split only).
+"""Training data for `toolnav tune` from labelled datasets (the tuning split only).
 
 Each tuning request gives one example per gold tool; its hard negatives are the best-ranked
 non-gold tools of the bundled model's hybrid routing over the union catalog, so tuning
-always starts from the same place whatever model the home holds now.
+always starts from the same place whatever model the home holds now. `train_table` then fits
+the tuned model's request table on the same requests and the union catalog's tool texts.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from toolnav.embed import MiniLMEmbedder
+from toolnav.embed.request_table import TABLE_FILE, save_table
 from toolnav.embed.tune import TuningExample
 from toolnav.errors import SourceError
 from toolnav.evaluate import is_tuning_request, union_catalog
 from toolnav.tool import embedding_text
 
-__all__ = ["tuning_examples"]
+__all__ = ["train_table", "tuning_examples"]
 
 NEGATIVE_DEPTH = 30  # routed candidates searched for hard negatives
 NEGATIVES = 5  # hard negatives kept per request
@@ -57,3 +60,42 @@ def tuning_examples(directories: Sequence[Path], *, home: Path,
         raise SourceError("no request is in the tuning split (split \"dev\", or an even "
                           "crc32 of the id where a dataset has no splits)")
     return examples
+
+
+def train_table(directories: Sequence[Path], examples: Sequence[TuningExample], *, home: Path,
+                model_dir: Path, progress: Callable[[str, int, int], None] | None = None
+                ) -> Path:
+    """Train the request table of the tuned model in *model_dir* on *examples* and the union
+    catalog of *directories* (embedded by that model, into the home's cache); returns its path.
+
+    Raises:
+        SourceError: a dataset is malformed.
+        EmbeddingError: the model cannot be loaded or no example's tool is in the catalog.
+    """
+    from toolnav.embed.table_training import train_request_table
+    from toolnav.route import intent_spans
+
+    teacher = MiniLMEmbedder(model_dir=model_dir, request_encoder="fp32")
+    with union_catalog(directories, home=home, embedder=teacher, progress=progress
+                       ) as (catalog, _):
+        entries = catalog.entries()
+        tool_vectors = catalog.embeddings([entry.id for entry in entries])
+    tool_texts = [embedding_text(entry.tool) for entry in entries]
+    positions: dict[str, list[int]] = defaultdict(list)
+    for position, text in enumerate(tool_texts):
+        positions[text].append(position)
+    gold: dict[str, set[int]] = defaultdict(set)
+    for example in examples:
+        for text in (example.positive, *example.other_gold):
+            gold[example.request].update(positions.get(text, ()))
+    requests = [request for request, tools in gold.items() if tools]
+    if progress:
+        progress("request table: embedding the requests and tokens", 0, 1)
+    table = train_request_table(
+        teacher, tool_texts, tool_vectors, requests,
+        [intent_spans(request) for request in requests],
+        [sorted(gold[request]) for request in requests],
+        progress=(lambda step, total, loss: progress(
+            f"training the request table (loss {loss:.3f})", step, total)) if progress else None)
+    save_table(table, model_dir / TABLE_FILE)
+    return model_dir / TABLE_FILE

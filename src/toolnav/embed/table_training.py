@@ -1,0 +1,150 @@
+"""Train the request table (`toolnav.embed.request_table`) from a tuned transformer.
+
+The table starts from the transformer's vector for each token on its own, and each token's
+weight from its inverse document frequency over the tool texts. Training then minimises, over
+the tool texts, the tuning requests and their sub-intent spans, the cosine distance between
+the table's summed vector and the transformer's vector for the same text (distillation, which
+teaches words the requests never use), plus, for the requests, the cross-entropy of their gold
+tools among all the catalog's tool vectors (the routing task itself).
+
+Example:
+    table = train_request_table(teacher, tool_texts, tool_vectors, requests, spans, gold)
+    save_table(table, model_dir / TABLE_FILE)
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from toolnav.embed.base import Span
+from toolnav.embed.local import MiniLMEmbedder, load_tokenizer
+from toolnav.errors import EmbeddingError
+
+__all__ = ["train_request_table"]
+
+EPOCHS = 5
+BATCH_SIZE = 128
+LEARNING_RATE = 3e-3
+REQUEST_REPEATS = 3  # requests are seen this many times per epoch, tool texts and spans once
+RANKING_WEIGHT = 0.3  # of the gold-tool cross-entropy against the distillation loss
+TEMPERATURE = 0.05
+SEED = 0
+_INIT_BATCH = 1024
+
+
+def train_request_table(teacher: MiniLMEmbedder, tool_texts: Sequence[str],
+                        tool_vectors: np.ndarray, requests: Sequence[str],
+                        spans: Sequence[Sequence[Span]], gold: Sequence[Sequence[int]], *,
+                        epochs: int = EPOCHS, threads: int = 2,
+                        progress: Callable[[int, int, float], None] | None = None
+                        ) -> np.ndarray:
+    """A (vocabulary, dim) request table distilled from *teacher* (see the module docstring).
+
+    Args:
+        teacher: the tuned transformer; its request vectors are the distillation targets.
+        tool_texts: `embedding_text` of every catalog tool.
+        tool_vectors: the teacher's vectors of *tool_texts*, (len(tool_texts), dim).
+        requests: the tuning requests.
+        spans: per request, its sub-intent spans (`toolnav.route.intent_spans`).
+        gold: per request, the positions in *tool_texts* of its gold tools.
+        epochs: passes over the texts.
+        threads: torch CPU threads.
+        progress: called as ``progress(step, total_steps, loss)`` after every step.
+
+    Raises:
+        EmbeddingError: the inputs disagree in length or there is nothing to train on.
+    """
+    if len(tool_texts) != len(tool_vectors) or not len(tool_texts):
+        raise EmbeddingError(f"{len(tool_texts)} tool texts but {len(tool_vectors)} vectors")
+    if not (len(requests) == len(spans) == len(gold)) or not requests:
+        raise EmbeddingError(f"{len(requests)} requests, {len(spans)} span lists and "
+                             f"{len(gold)} gold lists: need the same, non-zero number")
+    import torch
+
+    torch.manual_seed(SEED)
+    torch.set_num_threads(threads)
+    tokenizer = load_tokenizer(teacher.model_dir)
+    request_vectors = teacher.embed_spans(requests, spans)
+    texts: list[list[int]] = [_token_ids(encoding) for encoding in
+                              tokenizer.encode_batch(list(tool_texts))]
+    targets = [*tool_vectors]
+    ranked: dict[int, Sequence[int]] = {}  # text number -> gold tool positions
+    for encoding, text_spans, vectors, tools in zip(tokenizer.encode_batch(list(requests)),
+                                                     spans, request_vectors, gold, strict=True):
+        for _ in range(REQUEST_REPEATS):
+            ranked[len(texts)] = tools
+            texts.append(_token_ids(encoding))
+            targets.append(vectors[0])
+        for (start, end), vector in zip(text_spans, vectors[1:], strict=True):
+            texts.append(_token_ids(encoding, start, end))
+            targets.append(vector)
+    vocabulary = tokenizer.get_vocab_size()
+    tokens = torch.nn.Embedding.from_pretrained(
+        torch.from_numpy(_single_token_vectors(teacher, vocabulary)), freeze=False)
+    weights = torch.nn.Embedding.from_pretrained(
+        torch.from_numpy(_idf(texts[:len(tool_texts)], vocabulary)[:, None]), freeze=False)
+    optimiser = torch.optim.Adam([tokens.weight, weights.weight], lr=LEARNING_RATE)
+    all_tools = torch.from_numpy(np.ascontiguousarray(tool_vectors, dtype=np.float32))
+    target_matrix = torch.from_numpy(np.stack(targets).astype(np.float32))
+    order = [i for i, ids in enumerate(texts) if ids]
+    shuffler = random.Random(SEED)
+    steps, step = epochs * math.ceil(len(order) / BATCH_SIZE), 0
+    for _ in range(epochs):
+        shuffler.shuffle(order)
+        for start in range(0, len(order), BATCH_SIZE):
+            batch = order[start:start + BATCH_SIZE]
+            flat = torch.tensor([token for i in batch for token in texts[i]])
+            offsets = torch.tensor(np.cumsum([0] + [len(texts[i]) for i in batch[:-1]]))
+            pooled = torch.nn.functional.embedding_bag(
+                flat, tokens.weight, offsets, mode="sum",
+                per_sample_weights=torch.relu(weights(flat)[:, 0]))
+            vectors = torch.nn.functional.normalize(pooled, dim=-1)
+            loss = (1 - (vectors * target_matrix[batch]).sum(1)).mean()
+            rows = [row for row, i in enumerate(batch) if i in ranked]
+            if rows:
+                log_p = torch.log_softmax(vectors[rows] @ all_tools.T / TEMPERATURE, dim=1)
+                loss = loss + RANKING_WEIGHT * torch.stack(
+                    [-log_p[r, list(ranked[batch[row]])].mean() for r, row in enumerate(rows)]
+                ).mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            step += 1
+            if progress:
+                progress(step, steps, loss.item())
+    with torch.no_grad():
+        return (tokens.weight * torch.relu(weights.weight)).numpy()
+
+
+def _token_ids(encoding, start: int = 0, end: int | None = None) -> list[int]:
+    """The ids of the real tokens of *encoding* overlapping characters [start, end)."""
+    end = math.inf if end is None else end
+    return [token for token, (first, last) in zip(encoding.ids, encoding.offsets, strict=True)
+            if last > first and first < end and last > start]
+
+
+def _single_token_vectors(teacher: MiniLMEmbedder, vocabulary: int) -> np.ndarray:
+    """The teacher's mean token state for each vocabulary entry alone, ([CLS] t [SEP])."""
+    from toolnav.embed._torch import TorchEncoder
+
+    tokenizer = load_tokenizer(teacher.model_dir)
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    encoder = TorchEncoder(teacher.model_dir, teacher.threads)
+    vectors = np.zeros((vocabulary, teacher.dim), dtype=np.float32)
+    for start in range(0, vocabulary, _INIT_BATCH):
+        ids = np.arange(start, min(vocabulary, start + _INIT_BATCH))
+        batch = np.stack([np.full_like(ids, cls), ids, np.full_like(ids, sep)], axis=1)
+        vectors[ids] = encoder.encode(batch, np.ones_like(batch)).mean(axis=1)
+    return vectors
+
+
+def _idf(texts: Sequence[list[int]], vocabulary: int) -> np.ndarray:
+    """log((n + 1) / (df + 1)) of every token over *texts*, float32."""
+    frequency = np.zeros(vocabulary)
+    for ids in texts:
+        frequency[list(set(ids))] += 1
+    return np.log((len(texts) + 1) / (frequency + 1)).astype(np.float32)
