@@ -9,6 +9,8 @@ No classes, closures or I/O.
 
 from __future__ import annotations
 
+import os
+
 import numba
 import numpy as np
 from llvmlite import ir
@@ -31,6 +33,12 @@ __all__ = [
 ]
 
 JIT = {"nogil": True, "cache": True, "fastmath": True}
+# numba's OpenMP threading layer and torch's own OpenMP runtime starve each other: once an NSG
+# build had run, torch's bulk embedding ran 40-170x slower in the same process. The workqueue
+# layer does not interact (same build time); it must not be entered from two Python threads
+# at once, which toolnav never does. An explicit NUMBA_THREADING_LAYER still wins.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 CACHE_LINE_BYTES = 64
 
 
