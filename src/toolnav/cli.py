@@ -31,7 +31,7 @@ from rich.table import Table
 
 from toolnav.catalog import Catalog, IndexReport
 from toolnav.config import Settings
-from toolnav.embed import Embedder, load_default_embedder
+from toolnav.embed import Embedder, MiniLMEmbedder, load_default_embedder
 from toolnav.errors import ConfigError, EmptyCatalog, ToolExecutionError, ToolnavError
 
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ def evaluate(
         if plot or held_out:
             raise ConfigError("--abstention always calibrates on the tuning split and reports "
                               "the held-out requests; drop --plot and --held-out")
-        _evaluate_abstention(datasets, abstention_target, as_json)
+        _evaluate_abstention(datasets, abstention_target, as_json, _eval_embedder())
         return
     ks = _parse_ks(k)
     if not held_out and tuned_model_dir(state.settings.home):
@@ -242,7 +242,7 @@ def evaluate(
                             "score too well; pass --held-out for an unbiased figure")
     with _progress() as update:
         report = evaluate_datasets(datasets, home=state.settings.home, ks=ks,
-                                   embedder=_home_embedder(),
+                                   embedder=_eval_embedder(),
                                    methods=_split(methods), held_out=held_out, progress=update)
     if plot:
         plot_recall_curves(report, plot)
@@ -260,12 +260,22 @@ def evaluate(
         console.print(table)
 
 
-def _evaluate_abstention(datasets: list[Path], target: float, as_json: bool) -> None:
+def _eval_embedder() -> MiniLMEmbedder:
+    """The home's model as routing uses it; says which request encoder that is."""
+    embedder = load_default_embedder(state.settings.home,
+                                     request_encoder=state.settings.request_encoder)
+    error_console.print(f"requests are embedded by the {embedder.request_encoder} request "
+                        "encoder (TOOLNAV_REQUEST_ENCODER=table|int8|fp32 chooses)")
+    return embedder
+
+
+def _evaluate_abstention(datasets: list[Path], target: float, as_json: bool,
+                         embedder: MiniLMEmbedder) -> None:
     from toolnav.abstention import evaluate_abstention
 
     with _progress() as update:
         threshold, reports = evaluate_abstention(datasets, home=state.settings.home,
-                                                 embedder=_home_embedder(),
+                                                 embedder=embedder,
                                                  target=target, progress=update)
     if as_json:
         print(json.dumps({"threshold": threshold,

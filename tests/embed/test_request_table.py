@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from toolnav.embed import MiniLMEmbedder
+from toolnav.embed.local import load_tokenizer
 from toolnav.embed.request_table import TABLE_FILE, TableEncoder, save_table
 from toolnav.embed.table_training import train_request_table
 from toolnav.embed.tune import TuningExample, tune_model
@@ -40,7 +41,7 @@ def model_dir(tmp_path_factory):
                                 [request for request, _ in REQUESTS], SPANS,
                                 [gold for _, gold in REQUESTS], epochs=30,
                                 progress=lambda step, total, loss: steps.append((step, total)))
-    assert steps[-1] == (30, 30) and table.shape == (teacher._tokenizer.get_vocab_size(), 384)
+    assert steps[-1] == (30, 30) and table.shape == (load_tokenizer(target).get_vocab_size(), 384)
     save_table(table, target / TABLE_FILE)
     return target
 
@@ -48,8 +49,8 @@ def model_dir(tmp_path_factory):
 def test_a_tuned_model_with_a_table_embeds_requests_with_it(model_dir):
     embedder = MiniLMEmbedder(model_dir=model_dir)
     assert embedder.request_encoder == "table"
-    assert embedder._runtime(1, requests=True) == "table"
-    assert embedder._runtime(1, requests=False) == "onnx"  # tools: the transformer
+    transformer = MiniLMEmbedder(model_dir=model_dir, request_encoder="fp32")
+    assert np.array_equal(embedder.embed(TOOLS[:2]), transformer.embed(TOOLS[:2]))  # tools
     rows = embedder.embed_spans([request for request, _ in REQUESTS], SPANS)
     assert [len(group) for group in rows] == [1, 1, 1, 3, 1, 1]
     for group in rows:

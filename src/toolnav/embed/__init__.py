@@ -21,7 +21,7 @@ def tuned_model_dir(home: Path) -> Path | None:
 
 
 def load_default_embedder(home: Path | None = None, *, request_encoder: str | None = None
-                          ) -> Embedder:
+                          ) -> MiniLMEmbedder:
     """The model tuned for *home* (``home/model``, written by `toolnav tune`) if there is one,
     else the bundled all-MiniLM-L6-v2 (model files load on first use).
 
