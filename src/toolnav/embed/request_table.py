@@ -3,10 +3,10 @@
 `toolnav tune` trains the table (`toolnav.embed.table_training`) so that a request's summed
 token vectors reproduce the tuned transformer's request vector and rank the request's gold tools
 first among the catalog's tool vectors, which stay the transformer's. Embedding a request is
-then a table lookup: 0.4 ms with tokenisation instead of the int8 transformer's ~7 ms, which
-puts hybrid routing at 10k tools inside a 5 ms budget. The price is recall on long multi-step
-requests: held-out hybrid recall@5 0.961 / 0.827 on Seal-Tools / ToolBench against 0.965 /
-0.873 (docs/benchmarks.md).
+then a table lookup: 0.2–0.4 ms with tokenisation instead of the int8 transformer's ~8 ms,
+which puts hybrid routing at 10k tools inside a 5 ms budget. The price is recall on long
+multi-step requests: held-out hybrid recall@5 0.961 / 0.825 on Seal-Tools / ToolBench against
+0.964 / 0.871 (docs/benchmarks.md).
 
 The table stands in for the transformer's token states: the caller pools the rows of a text's
 tokens exactly as it pools states, so spans (sub-intents) work unchanged.
