@@ -15,7 +15,7 @@ from pathlib import Path
 from toolnav.embed import MiniLMEmbedder
 from toolnav.embed.request_table import TABLE_FILE, save_table
 from toolnav.embed.tune import TuningExample
-from toolnav.errors import SourceError
+from toolnav.errors import EmbeddingError, SourceError
 from toolnav.evaluate import is_tuning_request, union_catalog
 from toolnav.tool import embedding_text
 
@@ -89,6 +89,10 @@ def train_table(directories: Sequence[Path], examples: Sequence[TuningExample], 
         for text in (example.positive, *example.other_gold):
             gold[example.request].update(positions.get(text, ()))
     requests = [request for request, tools in gold.items() if tools]
+    if not requests:
+        raise EmbeddingError("no tuning example's gold tool is in the datasets' catalog, so "
+                             "there is nothing to train the request table on; pass the "
+                             "dataset folders the examples came from")
     if progress:
         progress("request table: embedding the requests and tokens", 0, 1)
     table = train_request_table(

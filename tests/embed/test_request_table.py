@@ -1,5 +1,7 @@
 """The request table: trained from a tuned model, it embeds requests without the transformer."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from toolnav.embed.request_table import TABLE_FILE, TableEncoder, save_table
 from toolnav.embed.table_training import train_request_table
 from toolnav.embed.tune import TuningExample, tune_model
 from toolnav.errors import EmbeddingError
+from toolnav.tuning_set import train_table
 
 TOOLS = [
     "page_engineer: Alert the engineer on duty",
@@ -107,3 +110,16 @@ def test_training_input_that_does_not_line_up_is_refused(model_dir):
         train_request_table(teacher, TOOLS[:2], np.zeros((1, 384)), ["a"], [[]], [[0]])
     with pytest.raises(EmbeddingError, match="1 requests, 0 span lists and 1 gold lists"):
         train_request_table(teacher, TOOLS[:2], np.zeros((2, 384)), ["a"], [], [[0]])
+
+
+def test_examples_outside_the_datasets_catalog_are_refused(model_dir, tmp_path):
+    data = tmp_path / "mini"
+    data.mkdir()
+    (data / "tools.jsonl").write_text(json.dumps({"name": "ping", "description": "Ping"}) + "\n")
+    (data / "queries.jsonl").write_text(json.dumps({"id": "1", "query": "ping it",
+                                                    "tools": ["ping"]}) + "\n")
+    before = (model_dir / TABLE_FILE).read_bytes()
+    with pytest.raises(EmbeddingError, match="nothing to train the request table on"):
+        train_table([data], [TuningExample("ping it", "not a tool of this catalog")],
+                    home=tmp_path / "home", model_dir=model_dir)
+    assert (model_dir / TABLE_FILE).read_bytes() == before
