@@ -110,6 +110,9 @@ def test_training_input_that_does_not_line_up_is_refused(model_dir):
         train_request_table(teacher, TOOLS[:2], np.zeros((1, 384)), ["a"], [[]], [[0]])
     with pytest.raises(EmbeddingError, match="1 requests, 0 span lists and 1 gold lists"):
         train_request_table(teacher, TOOLS[:2], np.zeros((2, 384)), ["a"], [], [[0]])
+    with pytest.raises(EmbeddingError, match="the teacher embeds requests with table"):
+        train_request_table(MiniLMEmbedder(model_dir=model_dir), TOOLS[:2], np.zeros((2, 384)),
+                            ["a"], [[]], [[0]])
 
 
 def test_examples_outside_the_datasets_catalog_are_refused(model_dir, tmp_path):

@@ -45,7 +45,8 @@ def train_request_table(teacher: MiniLMEmbedder, tool_texts: Sequence[str],
     """A (vocabulary, dim) request table distilled from *teacher* (see the module docstring).
 
     Args:
-        teacher: the tuned transformer; its request vectors are the distillation targets.
+        teacher: the tuned transformer with ``request_encoder="fp32"``; its request vectors
+            are the distillation targets.
         tool_texts: `embedding_text` of every catalog tool.
         tool_vectors: the teacher's vectors of *tool_texts*, (len(tool_texts), dim).
         requests: the tuning requests.
@@ -56,8 +57,12 @@ def train_request_table(teacher: MiniLMEmbedder, tool_texts: Sequence[str],
         progress: called as ``progress(step, total_steps, loss)`` after every step.
 
     Raises:
-        EmbeddingError: the inputs disagree in length or there is nothing to train on.
+        EmbeddingError: the inputs disagree in length, there is nothing to train on, or the
+            teacher does not embed requests with the fp32 transformer.
     """
+    if teacher.request_encoder != "fp32":
+        raise EmbeddingError(f"the teacher embeds requests with {teacher.request_encoder}; "
+                             "pass MiniLMEmbedder(model_dir=..., request_encoder=\"fp32\")")
     if len(tool_texts) != len(tool_vectors) or not len(tool_texts):
         raise EmbeddingError(f"{len(tool_texts)} tool texts but {len(tool_vectors)} vectors")
     if not (len(requests) == len(spans) == len(gold)) or not requests:
@@ -84,7 +89,7 @@ def train_request_table(teacher: MiniLMEmbedder, tool_texts: Sequence[str],
             targets.append(vector)
     vocabulary = tokenizer.get_vocab_size()
     tokens = torch.nn.Embedding.from_pretrained(
-        torch.from_numpy(_single_token_vectors(teacher, vocabulary)), freeze=False)
+        torch.from_numpy(_single_token_vectors(teacher, tokenizer)), freeze=False)
     weights = torch.nn.Embedding.from_pretrained(
         torch.from_numpy(_idf(texts[:len(tool_texts)], vocabulary)[:, None]), freeze=False)
     optimiser = torch.optim.Adam([tokens.weight, weights.weight], lr=LEARNING_RATE)
@@ -127,11 +132,11 @@ def _token_ids(encoding, start: int = 0, end: int | None = None) -> list[int]:
             if last > first and first < end and last > start]
 
 
-def _single_token_vectors(teacher: MiniLMEmbedder, vocabulary: int) -> np.ndarray:
+def _single_token_vectors(teacher: MiniLMEmbedder, tokenizer) -> np.ndarray:
     """The teacher's mean token state for each vocabulary entry alone, ([CLS] t [SEP])."""
     from toolnav.embed._torch import TorchEncoder
 
-    tokenizer = load_tokenizer(teacher.model_dir)
+    vocabulary = tokenizer.get_vocab_size()
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     encoder = TorchEncoder(teacher.model_dir, teacher.threads)
     vectors = np.zeros((vocabulary, teacher.dim), dtype=np.float32)
