@@ -1,4 +1,4 @@
-"""numba's parallel kernels must not slow down torch in the same process."""
+"""numba's parallel kernels must neither slow torch down nor crash when used from threads."""
 
 import subprocess
 import sys
@@ -28,3 +28,37 @@ def test_torch_stays_fast_after_an_nsg_build():
     process = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                              timeout=240, check=True)
     assert float(process.stdout.strip().splitlines()[-1]) < 3.0, process.stdout
+
+
+CONCURRENT = """
+import threading
+import numpy as np
+from toolnav.index.nsg import NSGIndex
+
+rng = np.random.default_rng(0)
+def unit(n):
+    v = rng.normal(size=(n, 384)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+data, queries, found = [unit(1500), unit(1500)], unit(64), []
+def work(vectors):
+    index = NSGIndex(384)
+    index.add(np.arange(len(vectors)), vectors)
+    for _ in range(10):
+        ids, _ = index.search(queries, 10)
+    index.remove(np.arange(600))                     # consolidation runs parallel kernels too
+    found.append(index.search(queries, 10)[0].shape)
+threads = [threading.Thread(target=work, args=(vectors,)) for vectors in data]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(found)
+"""
+
+
+def test_indexes_built_and_searched_from_two_threads_at_once():
+    # Without the kernel lock numba's workqueue layer aborts the whole process here.
+    process = subprocess.run([sys.executable, "-c", CONCURRENT], capture_output=True,
+                             text=True, timeout=240)
+    assert process.returncode == 0, process.stderr[-500:]
+    assert process.stdout.strip() == "[(64, 10), (64, 10)]"

@@ -10,6 +10,7 @@ No classes, closures or I/O.
 from __future__ import annotations
 
 import os
+import threading
 
 import numba
 import numpy as np
@@ -35,10 +36,12 @@ __all__ = [
 JIT = {"nogil": True, "cache": True, "fastmath": True}
 # numba's OpenMP threading layer and torch's own OpenMP runtime starve each other: once an NSG
 # build had run, torch's bulk embedding ran 40-170x slower in the same process. The workqueue
-# layer does not interact (same build time); it must not be entered from two Python threads
-# at once, which toolnav never does. An explicit NUMBA_THREADING_LAYER still wins.
+# layer does not interact (same build time), but it aborts the process if two Python threads
+# run parallel kernels at once: callers hold PARALLEL_LOCK around every parallel=True kernel.
+# An explicit NUMBA_THREADING_LAYER still wins.
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
+PARALLEL_LOCK = threading.RLock()
 CACHE_LINE_BYTES = 64
 
 

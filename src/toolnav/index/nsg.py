@@ -115,10 +115,11 @@ class NSGIndex:
                                    "to replace its vector")
         if not len(ids):
             return
-        if len(self._ids) == 0:
-            self._build(ids, vectors)
-        else:
-            self._insert(ids, vectors)
+        with kernels.PARALLEL_LOCK:  # building and inserting run parallel kernels
+            if len(self._ids) == 0:
+                self._build(ids, vectors)
+            else:
+                self._insert(ids, vectors)
 
     def remove(self, ids: Iterable[int]) -> None:
         """Delete ids (tombstones; consolidated once they pass `params.consolidate_at`)."""
@@ -131,7 +132,8 @@ class NSGIndex:
             self._alive[self._slot.pop(int(external))] = False
         dead = len(self._ids) - len(self._slot)
         if dead > self.params.consolidate_at * len(self._ids):
-            self._consolidate()
+            with kernels.PARALLEL_LOCK:
+                self._consolidate()
 
     def search(self, queries: np.ndarray, k: int, *, pool: int | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -210,7 +212,8 @@ class NSGIndex:
         arrays = (self._graph, self._degrees, self._vectors, self._codes, self._scale, matrix,
                   self._pivots, self._pivot_vectors, pool_size)
         if threads > 1:
-            kernels.batch_search(*arrays, threads, out_ids, out_dist)
+            with kernels.PARALLEL_LOCK:
+                kernels.batch_search(*arrays, threads, out_ids, out_dist)
         else:
             kernels.search_range(*arrays, 0, len(matrix), out_ids, out_dist)
         valid = out_ids >= 0
