@@ -22,6 +22,7 @@ import numpy as np
 
 from toolnav.embed.base import Span
 from toolnav.embed.local import MiniLMEmbedder, load_tokenizer
+from toolnav.embed.tune import TEMPERATURE
 from toolnav.errors import EmbeddingError
 
 __all__ = ["train_request_table"]
@@ -31,7 +32,6 @@ BATCH_SIZE = 128
 LEARNING_RATE = 3e-3
 REQUEST_REPEATS = 3  # requests are seen this many times per epoch, tool texts and spans once
 RANKING_WEIGHT = 0.3  # of the gold-tool cross-entropy against the distillation loss
-TEMPERATURE = 0.05
 SEED = 0
 _INIT_BATCH = 1024
 
