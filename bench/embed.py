@@ -34,7 +34,7 @@ def load_texts(limit: int) -> tuple[list[str], list[str]]:
                                      input_schema=row["parameters"])) for row in rows]
         queries = [json.loads(line)["query"] for line in queries_file.read_text().splitlines()]
         return texts, queries[:200]
-    from toolnav.demo import DEMO_REQUESTS, demo_sources
+    from toolnav.cli.demo_catalog import DEMO_REQUESTS, demo_sources
 
     texts = [embedding_text(tool) for source in demo_sources() for tool in source.tools]
     return texts[:limit], list(DEMO_REQUESTS) * 25

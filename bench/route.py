@@ -26,7 +26,7 @@ import numpy as np
 
 from toolnav.catalog import Catalog
 from toolnav.embed import MiniLMEmbedder, embed_with_spans, tuned_model_dir
-from toolnav.evaluate import load_queries
+from toolnav.evaluation.evaluate import load_queries
 from toolnav.route import METHODS, Router, intent_spans
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -5,10 +5,10 @@ import dataclasses
 import pytest
 
 from tests.conftest import make_tool
-from toolnav.abstention import abstention_report, calibrate_threshold, fit_scores
 from toolnav.catalog import Catalog
 from toolnav.config import BUNDLED_DENSE_WEIGHT, TUNED_DENSE_WEIGHT, RouteParams
 from toolnav.errors import ConfigError, EmptyCatalog
+from toolnav.evaluation.abstention import abstention_report, calibrate_threshold, fit_scores
 from toolnav.route import Router, ToolFilter, intent_spans, split_intents
 
 TOOLS = [

@@ -8,10 +8,10 @@ import pytest
 from toolnav.embed import MiniLMEmbedder
 from toolnav.embed.local import load_tokenizer
 from toolnav.embed.request_table import TABLE_FILE, TableEncoder, save_table
-from toolnav.embed.table_training import train_request_table
-from toolnav.embed.tune import TuningExample, tune_model
 from toolnav.errors import EmbeddingError
-from toolnav.tuning_set import train_table
+from toolnav.tuning.examples import train_table
+from toolnav.tuning.model import TuningExample, tune_model
+from toolnav.tuning.table import train_request_table
 
 TOOLS = [
     "page_engineer: Alert the engineer on duty",

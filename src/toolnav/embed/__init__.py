@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from toolnav.embed.base import Embedder, embed_with_spans
-from toolnav.embed.local import MiniLMEmbedder
+from toolnav.embed.local import TUNING_FILE, MiniLMEmbedder
 
 __all__ = ["TUNED_MODEL_DIR", "Embedder", "MiniLMEmbedder", "embed_with_spans",
            "load_default_embedder", "tuned_model_dir"]
@@ -14,8 +14,6 @@ TUNED_MODEL_DIR = "model"
 
 def tuned_model_dir(home: Path) -> Path | None:
     """The model `toolnav tune` wrote for *home*, if there is one."""
-    from toolnav.embed.tune import TUNING_FILE
-
     directory = Path(home) / TUNED_MODEL_DIR
     return directory if (directory / TUNING_FILE).exists() else None
 

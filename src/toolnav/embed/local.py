@@ -30,7 +30,8 @@ from toolnav.embed.base import Span
 from toolnav.embed.request_table import TABLE_FILE, TableEncoder
 from toolnav.errors import EmbeddingError
 
-__all__ = ["MiniLMEmbedder", "bundled_model_dir", "default_cache_dir", "load_tokenizer"]
+__all__ = ["TUNING_FILE", "WEIGHTS_FILE", "MiniLMEmbedder", "bundled_model_dir",
+           "default_cache_dir", "load_tokenizer"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
@@ -38,6 +39,8 @@ DIMENSION = 384
 DEFAULT_THREADS = 2
 DEFAULT_BATCH_SIZE = 16
 WEIGHTS_FILE = "model.safetensors"
+# A model written by `toolnav tune` carries its provenance (and weights digest) in this file.
+TUNING_FILE = "toolnav-tuning.json"
 MODEL_FILES = (WEIGHTS_FILE, "tokenizer.json", "config.json")
 # Batches up to this size use ONNX Runtime (lowest latency); larger ones torch bfloat16.
 SMALL_BATCH = 4
@@ -63,7 +66,7 @@ class MiniLMEmbedder:
         batch_size: texts per forward pass when embedding many texts.
         threads: CPU threads for the model.
         cache_dir: where the exported ONNX graph is kept (default `default_cache_dir()`).
-        model_dir: a model written by `toolnav.embed.tune.tune_model` instead of the bundled
+        model_dir: a model written by `toolnav.tuning.model.tune_model` instead of the bundled
             weights; its weights digest becomes part of `model_id`.
         request_encoder: how `embed_spans` embeds requests: ``table`` (the tuned model's
             request table), ``int8`` or ``fp32``. Default: ``table`` when *model_dir* has
@@ -265,8 +268,6 @@ def _missing_files(model_dir: Path) -> list[str]:
 
 def _tuned_digest(model_dir: Path) -> str:
     """The weights digest of a tuned model directory, whose files are checked."""
-    from toolnav.embed.tune import TUNING_FILE
-
     try:
         provenance = json.loads((model_dir / TUNING_FILE).read_text())
         digest = str(provenance["weights_sha256"])

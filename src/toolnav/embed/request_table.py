@@ -1,6 +1,6 @@
 """A request encoder without a transformer: one learned vector per token, summed and normalised.
 
-`toolnav tune` trains the table (`toolnav.embed.table_training`) so that a request's summed
+`toolnav tune` trains the table (`toolnav.tuning.table`) so that a request's summed
 token vectors reproduce the tuned transformer's request vector and rank the request's gold tools
 first among the catalog's tool vectors, which stay the transformer's. Embedding a request is
 then a table lookup: 0.2–0.4 ms with tokenisation instead of the int8 transformer's ~8 ms,

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from toolnav.embed import MiniLMEmbedder
 from toolnav.embed.request_table import TABLE_FILE, save_table
-from toolnav.embed.tune import TuningExample
 from toolnav.errors import EmbeddingError, SourceError
-from toolnav.evaluate import is_tuning_request, union_catalog
+from toolnav.evaluation.evaluate import is_tuning_request, union_catalog
 from toolnav.tool import embedding_text
+from toolnav.tuning.model import TuningExample
 
 __all__ = ["train_table", "tuning_examples"]
 
@@ -72,8 +72,8 @@ def train_table(directories: Sequence[Path], examples: Sequence[TuningExample], 
         SourceError: a dataset is malformed.
         EmbeddingError: the model cannot be loaded or no example's tool is in the catalog.
     """
-    from toolnav.embed.table_training import train_request_table
     from toolnav.route import intent_spans
+    from toolnav.tuning.table import train_request_table
 
     teacher = MiniLMEmbedder(model_dir=model_dir, request_encoder="fp32")
     with union_catalog(directories, home=home, embedder=teacher, progress=progress

@@ -22,8 +22,8 @@ import numpy as np
 
 from toolnav.embed.base import Span
 from toolnav.embed.local import MiniLMEmbedder, load_tokenizer
-from toolnav.embed.tune import TEMPERATURE
 from toolnav.errors import EmbeddingError
+from toolnav.tuning.model import TEMPERATURE
 
 __all__ = ["train_request_table"]
 

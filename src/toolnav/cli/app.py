@@ -228,7 +228,7 @@ def evaluate(
 ) -> None:
     """Score routing on labelled requests: recall@k, complete@k, NDCG@k, MRR."""
     from toolnav.embed import tuned_model_dir
-    from toolnav.evaluate import evaluate_datasets, plot_recall_curves
+    from toolnav.evaluation.evaluate import evaluate_datasets, plot_recall_curves
 
     if abstention:
         if plot or held_out:
@@ -271,7 +271,7 @@ def _eval_embedder() -> MiniLMEmbedder:
 
 def _evaluate_abstention(datasets: list[Path], target: float, as_json: bool,
                          embedder: MiniLMEmbedder) -> None:
-    from toolnav.abstention import evaluate_abstention
+    from toolnav.evaluation.abstention import evaluate_abstention
 
     with _progress() as update:
         threshold, reports = evaluate_abstention(datasets, home=state.settings.home,
@@ -310,8 +310,8 @@ def tune(
     dataset has no splits); `toolnav eval --held-out` scores the rest.
     """
     from toolnav.embed import TUNED_MODEL_DIR
-    from toolnav.embed.tune import tune_model
-    from toolnav.tuning_set import train_table, tuning_examples
+    from toolnav.tuning.examples import train_table, tuning_examples
+    from toolnav.tuning.model import tune_model
 
     target = state.settings.home / TUNED_MODEL_DIR
     if reset:
@@ -461,7 +461,7 @@ def demo(
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="Tools per request.")] = 3,
 ) -> None:
     """Index a catalog of Python standard-library tools and route example requests."""
-    from toolnav.demo import DEMO_REQUESTS, demo_sources
+    from toolnav.cli.demo_catalog import DEMO_REQUESTS, demo_sources
     from toolnav.route import Router
 
     home = state.settings.home / "demo"

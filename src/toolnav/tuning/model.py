@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolnav._atomic import replaced_directory
-from toolnav.embed.local import WEIGHTS_FILE, bundled_model_dir
+from toolnav.embed.local import TUNING_FILE, WEIGHTS_FILE, bundled_model_dir
 from toolnav.errors import EmbeddingError
 
-__all__ = ["TUNING_FILE", "TuningExample", "TuningReport", "tune_model"]
+__all__ = ["TuningExample", "TuningReport", "tune_model"]
 
-TUNING_FILE = "toolnav-tuning.json"
 TRAIN_TOKENS = 128  # requests and tool texts are cut here while training (not when embedding)
 TEMPERATURE = 0.05  # logits are cosine / TEMPERATURE
 WARMUP_SHARE = 0.1

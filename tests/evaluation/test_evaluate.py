@@ -3,7 +3,7 @@ import json
 import pytest
 
 from toolnav.errors import SourceError
-from toolnav.evaluate import complete_at_k, load_queries, mrr, ndcg_at_k, recall_at_k
+from toolnav.evaluation.evaluate import complete_at_k, load_queries, mrr, ndcg_at_k, recall_at_k
 
 
 def test_metrics_on_a_known_ranking():

@@ -21,7 +21,7 @@ import numpy as np
 
 from toolnav.embed import Embedder
 from toolnav.errors import SourceError
-from toolnav.evaluate import is_tuning_request, union_catalog
+from toolnav.evaluation.evaluate import is_tuning_request, union_catalog
 from toolnav.route import Router, ToolFilter
 
 __all__ = ["AbstentionReport", "abstention_report", "calibrate_threshold",

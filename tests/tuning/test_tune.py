@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from toolnav.embed import MiniLMEmbedder, load_default_embedder
-from toolnav.embed.tune import TUNING_FILE, TuningExample, tune_model
 from toolnav.errors import EmbeddingError
+from toolnav.tuning.model import TUNING_FILE, TuningExample, tune_model
 
 PAIRS = [
     ("ping the on-call person", "page_engineer: Alert the engineer on duty"),

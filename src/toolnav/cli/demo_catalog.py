@@ -1,7 +1,7 @@
 """The demo catalog: real Python standard-library functions as tools, and requests to route.
 
-Used by `toolnav demo`; needs no data files and no network. Example tools from the repository's
-``examples/`` folder join the catalog when that folder is present.
+Used by `toolnav demo`; needs no data files and no network, so it works from an installed wheel
+(the catalog is the interpreter's own standard library).
 
 Example:
     for source in demo_sources(): catalog.add_tools(source.tools, source=source.name)
@@ -9,9 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from toolnav.catalog.sources import LoadedSource, load_source
+from toolnav.catalog.sources import LoadedSource
 from toolnav.catalog.sources.python import tools_from_module
 
 __all__ = ["DEMO_MODULES", "DEMO_REQUESTS", "demo_sources"]
@@ -33,14 +31,7 @@ DEMO_REQUESTS = (
     "how many days does February 2028 have",
 )
 
-_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
 def demo_sources() -> list[LoadedSource]:
-    """The standard-library modules as tool sources, plus examples/*.json when present."""
-    sources = [LoadedSource(module, tools_from_module(module, qualify=True,
-                                                      skip_unsupported=True))
-               for module in DEMO_MODULES]
-    if _EXAMPLES.is_dir():
-        sources.extend(load_source(path) for path in sorted(_EXAMPLES.glob("*.json")))
-    return sources
+    """The standard-library modules as tool sources."""
+    return [LoadedSource(module, tools_from_module(module, qualify=True, skip_unsupported=True))
+            for module in DEMO_MODULES]
