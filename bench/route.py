@@ -24,28 +24,29 @@ from pathlib import Path
 
 import numpy as np
 
-from toolnav.catalog import Catalog
 from toolnav.embed import MiniLMEmbedder, embed_with_spans, tuned_model_dir
 from toolnav.evaluation.evaluate import load_queries
 from toolnav.route import METHODS, Router, intent_spans
+from toolnav.runtime import Toolnav
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DATASETS = ("seal_tools", "toolbench")
 
 
-def build_catalog(home: Path, tools: int, cache: Path | None) -> Catalog:
-    """The union catalog of the shared datasets, topped up to *tools* with copies."""
-    catalog = Catalog.open(home, embedding_cache=cache)
+def build_catalog(home: Path, tools: int, cache: Path | None) -> Toolnav:
+    """A runtime over the union catalog of the shared datasets, topped up to *tools* with
+    copies."""
+    toolnav = Toolnav.open(home, embedding_cache=cache)
     for name in DATASETS:
-        catalog.add_source(DATA / name, name=name)
-    real = catalog.tools()
+        toolnav.catalog.add_source(DATA / name, name=name)
+    real = toolnav.catalog.tools()
     extra = real[:max(0, tools - len(real))]
     if extra:
-        catalog.add_tools(extra, source="mirror")
-    report = catalog.build_index()
+        toolnav.catalog.add_tools(extra, source="mirror")
+    report = toolnav.index()
     print(f"catalog: {report.tools} tools ({report.embedded} embedded now, "
           f"{report.cached} cached) in {report.seconds:.1f} s", flush=True)
-    return catalog
+    return toolnav
 
 
 class MemoEmbedder:
@@ -116,46 +117,44 @@ def main() -> int:
         print(f"skipped: {DATA} lacks {', '.join(DATASETS)}")
         return 0
     home = args.home or Path(tempfile.mkdtemp(prefix="toolnav-bench-route-"))
-    catalog = build_catalog(home, args.tools, args.embedding_cache)
+    toolnav = build_catalog(home, args.tools, args.embedding_cache)
     requests = [q.text for name in DATASETS for q in load_queries(DATA / name)]
     rng = np.random.default_rng(0)
     rng.shuffle(requests)
     started = time.perf_counter()
-    router = Router.open(catalog)
-    print(f"Router.open: {time.perf_counter() - started:.2f} s", flush=True)
+    indexed = toolnav.maintainer.snapshot()
+    router = Router(indexed, toolnav.embedder)
+    print(f"router ready: {time.perf_counter() - started:.2f} s", flush=True)
     for method in METHODS:
         router.route_batch(requests[:8], k=5, method=method)  # warm up (lazy loads, JIT)
     header = f"{'method':8s} {'p50 ms':>8s} {'p99 ms':>8s} {'mean ms':>8s} {'batched req/s':>14s}"
     print(f"\nembedding included\n{header}")
     rows = time_methods(router, requests, args.requests, args.batch)
-    p50, p99 = time_embedding(catalog.embedder, requests, args.requests)
-    default = catalog.embedder.request_encoder
+    p50, p99 = time_embedding(toolnav.embedder, requests, args.requests)
+    default = toolnav.embedder.request_encoder
     print(f"embedding alone ({default} request encoder; request + parts in one pass): "
           f"p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     for encoder in ("int8", "fp32"):
         if encoder == default:
             continue
         peer = MiniLMEmbedder(model_dir=tuned_model_dir(home), request_encoder=encoder)
-        with Catalog.open(home, embedder=peer, embedding_cache=args.embedding_cache) as twin:
-            peer_router = Router.open(twin)
-            peer_router.route_batch(requests[:8], k=5)
-            print(f"\nrequests embedded by the {encoder} transformer (same tools)\n{header}")
-            time_methods(peer_router, requests, args.requests, args.batch, ("hybrid",))
-            peer_p50, peer_p99 = time_embedding(peer, requests, args.requests)
-            print(f"embedding alone, {encoder}: p50 {peer_p50:.2f} ms, p99 {peer_p99:.2f} ms "
-                  f"({default} / {encoder} p50: {p50 / peer_p50:.2f}x)")
-    memo = MemoEmbedder(catalog.embedder)
-    with Catalog.open(home, embedder=memo, embedding_cache=args.embedding_cache) as memoised:
-        memo_router = Router.open(memoised)
-        for method in ("dense", "hybrid"):  # embed every text once, outside the timing
-            memo_router.route_batch(requests[:max(args.requests, args.batch)], method=method)
-        print(f"\nembedding excluded (memoised request vectors)\n{header}")
-        time_methods(memo_router, requests, args.requests, args.batch)
+        peer_router = Router(indexed, peer)  # same tools and indexes, other request encoder
+        peer_router.route_batch(requests[:8], k=5)
+        print(f"\nrequests embedded by the {encoder} transformer (same tools)\n{header}")
+        time_methods(peer_router, requests, args.requests, args.batch, ("hybrid",))
+        peer_p50, peer_p99 = time_embedding(peer, requests, args.requests)
+        print(f"embedding alone, {encoder}: p50 {peer_p50:.2f} ms, p99 {peer_p99:.2f} ms "
+              f"({default} / {encoder} p50: {p50 / peer_p50:.2f}x)")
+    memo_router = Router(indexed, MemoEmbedder(toolnav.embedder))
+    for method in ("dense", "hybrid"):  # embed every text once, outside the timing
+        memo_router.route_batch(requests[:max(args.requests, args.batch)], method=method)
+    print(f"\nembedding excluded (memoised request vectors)\n{header}")
+    time_methods(memo_router, requests, args.requests, args.batch)
     hybrid = rows["hybrid"]
     print(f"\nhybrid / dense p50: {hybrid[0] / rows['dense'][0]:.2f}x; "
           f"hybrid / bm25 p50: {hybrid[0] / rows['bm25'][0]:.2f}x; "
           f"targets p50 <= 5 ms, p99 <= 15 ms, >= 300 req/s batched")
-    catalog.close()
+    toolnav.close()
     return 0
 
 

@@ -5,11 +5,11 @@ import dataclasses
 import pytest
 
 from tests.conftest import make_tool
-from toolnav.catalog import Catalog
 from toolnav.config import BUNDLED_DENSE_WEIGHT, TUNED_DENSE_WEIGHT, RouteParams
 from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.evaluation.abstention import abstention_report, calibrate_threshold, fit_scores
-from toolnav.route import Router, ToolFilter, intent_spans, split_intents
+from toolnav.route import ToolFilter, intent_spans, split_intents
+from toolnav.runtime import Toolnav
 
 TOOLS = [
     make_tool("get_weather", "Current weather conditions for a city", city="City name"),
@@ -23,15 +23,15 @@ TOOLS = [
 
 
 @pytest.fixture(scope="module")
-def catalog(tmp_path_factory, real_embedder):
+def toolnav(tmp_path_factory, real_embedder):
     home = tmp_path_factory.mktemp("route")
-    opened = Catalog.open(home, embedder=real_embedder)
-    opened.add_tools(TOOLS[:4], source="daily")
-    opened.add_tools(TOOLS[4:], source="travel")
+    opened = Toolnav.open(home, embedder=real_embedder)
+    opened.catalog.add_tools(TOOLS[:4], source="daily")
+    opened.catalog.add_tools(TOOLS[4:], source="travel")
     marine = make_tool("ocean_conditions", "Sea state, waves and wind at a coastal spot",
                        spot="Beach or harbour")
-    opened.add_tools([dataclasses.replace(marine, tags=("marine",))], source="marine")
-    opened.build_index()
+    opened.catalog.add_tools([dataclasses.replace(marine, tags=("marine",))], source="marine")
+    opened.index()
     yield opened
     opened.close()
 
@@ -43,22 +43,22 @@ def catalog(tmp_path_factory, real_embedder):
     ("will it rain in Oslo over the next few days", "get_forecast"),
 ])
 @pytest.mark.parametrize("method", ["hybrid", "dense"])
-def test_the_gold_tool_is_ranked_first(catalog, request_text, expected, method):
-    result = Router.open(catalog).route(request_text, k=3, method=method)
+def test_the_gold_tool_is_ranked_first(toolnav, request_text, expected, method):
+    result = toolnav.router(RouteParams()).route(request_text, k=3, method=method)
     assert result.candidates[0].tool.name == expected
     assert [c.rank for c in result.candidates] == [1, 2, 3]
     assert result.candidates[0].score >= result.candidates[1].score
 
 
-def test_bm25_finds_exact_words_and_k_beyond_catalog_returns_all(catalog):
-    router = Router.open(catalog)
+def test_bm25_finds_exact_words_and_k_beyond_catalog_returns_all(toolnav):
+    router = toolnav.router(RouteParams())
     assert router.route("translate text", k=1, method="bm25").candidates[0].tool.name == (
         "translate_text")
-    assert len(router.route("anything", k=50).candidates) == len(catalog)
+    assert len(router.route("anything", k=50).candidates) == len(toolnav.catalog)
 
 
-def test_filters_restrict_candidates(catalog):
-    router = Router.open(catalog)
+def test_filters_restrict_candidates(toolnav):
+    router = toolnav.router(RouteParams())
     only_travel = router.route("weather in Oslo", k=5, filters=ToolFilter(
         sources=frozenset({"travel"})))
     assert {c.tool.source for c in only_travel.candidates} == {"travel"}
@@ -71,43 +71,45 @@ def test_filters_restrict_candidates(catalog):
     assert nothing.candidates == [] and nothing.abstained
 
 
-def test_a_failing_tool_drops_and_recovers(catalog):
+def test_a_failing_tool_drops_and_recovers(toolnav):
     request = "weather in Lyon"
-    assert Router.open(catalog).route(request, k=1).candidates[0].tool.name == "get_weather"
+    router = toolnav.router(RouteParams())
+    assert router.route(request, k=1).candidates[0].tool.name == "get_weather"
     for _ in range(8):
-        catalog.record_outcome("get_weather", False)
-    dropped = Router.open(catalog).route(request, k=3).candidates
+        toolnav.catalog.record_outcome("get_weather", False)
+    dropped = toolnav.router(RouteParams()).route(request, k=3).candidates
     assert dropped[0].tool.name != "get_weather"
     penalised = next(c for c in dropped if c.tool.name == "get_weather")
     assert 0 < penalised.reasons["feedback_penalty"] <= RouteParams().feedback_weight
     for _ in range(25):
-        catalog.record_outcome("get_weather", True)
-    assert Router.open(catalog).route(request, k=1).candidates[0].tool.name == "get_weather"
+        toolnav.catalog.record_outcome("get_weather", True)
+    router = toolnav.router(RouteParams())
+    assert router.route(request, k=1).candidates[0].tool.name == "get_weather"
 
 
-def test_abstention_threshold(catalog):
+def test_abstention_threshold(toolnav):
     params = RouteParams(abstain_below=0.99)
-    result = Router.open(catalog, params).route("weather in Oslo", k=2)
+    result = toolnav.router(params).route("weather in Oslo", k=2)
     assert result.abstained and result.best_score < 0.99 and len(result.candidates) == 2
-    assert not Router.open(catalog).route("weather in Oslo", k=2).abstained
+    assert not toolnav.router(RouteParams()).route("weather in Oslo", k=2).abstained
 
 
-def test_bad_arguments_and_empty_catalog(catalog, tmp_path, hashing_embedder):
-    router = Router.open(catalog)
+def test_bad_arguments_and_empty_catalog(toolnav, tmp_path, hashing_embedder):
+    router = toolnav.router(RouteParams())
     with pytest.raises(ConfigError, match="unknown routing method 'semantic'"):
         router.route("x", method="semantic")
     with pytest.raises(ConfigError, match="k must be at least 1"):
         router.route("x", k=0)
     with pytest.raises(ConfigError, match="dense_weight must be in"):
         RouteParams(dense_weight=2)
-    with Catalog.open(tmp_path, embedder=hashing_embedder) as empty, \
+    with Toolnav.open(tmp_path, embedder=hashing_embedder) as empty, \
             pytest.raises(EmptyCatalog, match="toolnav add"):
-        Router.open(empty)
+        empty.router()
 
 
-def test_dense_weight_follows_the_model_unless_set(catalog):
-    assert Router.open(catalog).dense_weight == BUNDLED_DENSE_WEIGHT  # the bundled model
-    assert Router.open(catalog, RouteParams(dense_weight=0.3)).dense_weight == 0.3
+def test_dense_weight_follows_the_model_unless_set(toolnav):
+    assert toolnav.router(RouteParams()).dense_weight == BUNDLED_DENSE_WEIGHT  # the bundled model
+    assert toolnav.router(RouteParams(dense_weight=0.3)).dense_weight == 0.3
     assert RouteParams().dense_weight_for(tuned=True) == TUNED_DENSE_WEIGHT
     assert RouteParams(dense_weight=0.3).dense_weight_for(tuned=True) == 0.3
     assert TUNED_DENSE_WEIGHT > BUNDLED_DENSE_WEIGHT
@@ -138,20 +140,20 @@ def test_parts_are_embedded_separately_by_an_embedder_without_spans(tmp_path, re
             seen.extend(texts)
             return real_embedder.embed(texts)
 
-    with Catalog.open(tmp_path, embedder=PlainEmbedder()) as plain:
-        plain.add_tools(TOOLS, source="all")
-        plain.build_index()
+    with Toolnav.open(tmp_path, embedder=PlainEmbedder()) as plain:
+        plain.catalog.add_tools(TOOLS, source="all")
+        router = plain.router()
         seen.clear()
         request = "Book a plane ticket to Rome. Then translate my note into Italian."
-        names = {c.tool.name for c in Router.open(plain).route(request, k=2).candidates}
+        names = {c.tool.name for c in router.route(request, k=2).candidates}
     assert seen == [request, *split_intents(request)]
     assert names == {"book_flight", "translate_text"}
 
 
-def test_a_multi_step_request_keeps_every_needed_tool_near_the_top(catalog):
+def test_a_multi_step_request_keeps_every_needed_tool_near_the_top(toolnav):
     request = ("I am flying to Rome next week and need a plane ticket from Paris. "
                "Also translate my hotel booking note into Italian.")
-    names = [c.tool.name for c in Router.open(catalog).route(request, k=2).candidates]
+    names = [c.tool.name for c in toolnav.router(RouteParams()).route(request, k=2).candidates]
     assert set(names) == {"book_flight", "translate_text"}
 
 
@@ -162,29 +164,28 @@ def test_tools_of_one_group_are_pulled_up_together(tmp_path, real_embedder):
         (make_tool("list_categories_of_products", "Product categories of the shop"), "shop"),
         (make_tool("random_quote", "A random famous quote"), "quotes"),
     )]
-    with Catalog.open(tmp_path, embedder=real_embedder) as grouped:
-        grouped.add_tools(tools, source="api")
-        grouped.build_index()
+    with Toolnav.open(tmp_path, embedder=real_embedder) as grouped:
+        grouped.catalog.add_tools(tools, source="api")
         request = "Give me some jokes and the list of categories"
-        pulled = Router.open(grouped).route(request, k=2).candidates
+        pulled = grouped.router().route(request, k=2).candidates
         assert {c.tool.name for c in pulled} == {"list_jokes", "joke_categories"}
         assert (tmp_path / "lexical" / "manifest.json").is_file()  # BM25 saved for next open
 
 
-def test_best_score_separates_fitting_from_unrelated_requests(catalog):
-    router = Router.open(catalog)
+def test_best_score_separates_fitting_from_unrelated_requests(toolnav):
+    router = toolnav.router(RouteParams())
     fitting = router.route("convert 30 dollars to euros", k=1)
     unrelated = router.route("recommend a recipe for lasagne with spinach", k=1)
     assert fitting.best_score == pytest.approx(fitting.candidates[0].reasons["dense"])
     assert unrelated.best_score < fitting.best_score
     threshold = (unrelated.best_score + fitting.best_score) / 2
-    calibrated = Router.open(catalog, RouteParams(abstain_below=threshold))
+    calibrated = toolnav.router(RouteParams(abstain_below=threshold))
     assert calibrated.route("recommend a recipe for lasagne with spinach", k=1).abstained
     assert not calibrated.route("convert 30 dollars to euros", k=1).abstained
 
 
-def test_removed_gold_abstention_eval(catalog):
-    router = Router.open(catalog)
+def test_removed_gold_abstention_eval(toolnav):
+    router = toolnav.router(RouteParams())
     texts = ["how many euros is 30 dollars", "mail my landlord that the rent is late"]
     gold = [["convert_currency"], ["send_email"]]
     normal, removed, recall = fit_scores(router, texts, gold)
@@ -193,3 +194,30 @@ def test_removed_gold_abstention_eval(catalog):
     report = abstention_report(router, texts, gold, threshold + 1e-6)
     assert report.abstained_without_gold == 1.0
     assert report.recall_drop == report.abstained_normal  # each abstained request had recall 1
+
+
+def test_k_above_the_search_depth_still_returns_k_tools(tmp_path, hashing_embedder):
+    tools = [make_tool(f"tool_{i}", f"does task number {i}") for i in range(300)]
+    with Toolnav.open(tmp_path, embedder=hashing_embedder) as many:
+        many.catalog.add_tools(tools, source="many")
+        router = many.router(RouteParams(depth=100))
+        for method in ("hybrid", "dense"):
+            result = router.route("does a task", k=150, method=method)
+            assert len(result.candidates) == 150
+            assert len({c.tool.name for c in result.candidates}) == 150
+        scoped = router.route("does a task", k=150, filters=ToolFilter(
+            allow=frozenset(f"tool_{i}" for i in range(120))))
+        assert len(scoped.candidates) == 120
+
+
+def test_a_running_router_follows_catalog_changes(tmp_path, hashing_embedder):
+    with Toolnav.open(tmp_path, embedder=hashing_embedder) as live:
+        live.catalog.add_tools(TOOLS[:2], source="daily")
+        first = live.router()
+        assert live.router() is first                      # nothing changed: same router
+        live.catalog.add_tools([TOOLS[2]], source="mail")
+        names = {c.tool.name for c in live.router().route("send an email", k=3).candidates}
+        assert "send_email" in names
+        live.catalog.record_outcome("send_email", False)
+        reweighed = live.router()
+        assert reweighed is not first and reweighed.version == live.catalog.version

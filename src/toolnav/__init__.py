@@ -1,9 +1,10 @@
 """toolnav: find, render, validate and call the right tools among thousands, for LLM agents.
 
 Example:
-    from toolnav import Catalog, Router
-    catalog = Catalog.open(".toolnav"); catalog.add_source("tools.json"); catalog.build_index()
-    for candidate in Router.open(catalog).route("weather in Paris", k=5).candidates: ...
+    from toolnav import Toolnav
+    with Toolnav.open(".toolnav") as toolnav:
+        toolnav.catalog.add_source("tools.json")
+        for candidate in toolnav.router().route("weather in Paris", k=5).candidates: ...
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ if TYPE_CHECKING:
     from toolnav.agent import Agent
     from toolnav.catalog import Catalog
     from toolnav.route import Router
+    from toolnav.runtime import Toolnav
 
-__all__ = ["Agent", "Catalog", "Router", "Tool", "ToolnavError"]
+__all__ = ["Agent", "Catalog", "Router", "Tool", "Toolnav", "ToolnavError"]
 
 # Heavy parts load on first use, so `import toolnav` stays fast.
-_LAZY = {"Agent": "toolnav.agent", "Catalog": "toolnav.catalog", "Router": "toolnav.route"}
+_LAZY = {"Agent": "toolnav.agent", "Catalog": "toolnav.catalog", "Router": "toolnav.route",
+         "Toolnav": "toolnav.runtime"}
 
 
 def __getattr__(name: str) -> Any:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from toolnav.errors import ConfigError
 
-__all__ = ["BUNDLED_DENSE_WEIGHT", "DEFAULT_HOME", "REQUEST_ENCODERS", "TUNED_DENSE_WEIGHT",
-           "LLMSettings", "NSGParams", "RouteParams", "Settings"]
+__all__ = ["BUNDLED_DENSE_WEIGHT", "DEFAULT_HOME", "DEFAULT_THREADS", "REQUEST_ENCODERS",
+           "TUNED_DENSE_WEIGHT", "LLMSettings", "NSGParams", "RouteParams", "Settings"]
 
 DEFAULT_HOME = Path(".toolnav")
 # Hybrid fusion's dense weight per kind of model, each chosen on dev requests the model was
@@ -28,6 +28,7 @@ TUNED_DENSE_WEIGHT = 0.6
 # How requests are embedded: "table" (a tuned model's learned token vectors, no transformer),
 # "int8" (quantised transformer) or "fp32" (the transformer as tools are embedded).
 REQUEST_ENCODERS = ("table", "int8", "fp32")
+DEFAULT_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,20 @@ class Settings:
     """Everything the CLI and server need to know, read once at start-up.
 
     Attributes:
+        home: the state directory (catalog, indexes, embedding cache, traces, logs).
         request_encoder: one of `REQUEST_ENCODERS`, or None for the model's default (the
             request table of a model tuned with one, else int8).
+        threads: CPU threads for the model and the NSG kernels (``TOOLNAV_THREADS``).
+        cache_dir: where derived model files (ONNX graphs) are kept
+            (``$XDG_CACHE_HOME/toolnav`` or ``~/.cache/toolnav``).
     """
 
     home: Path = DEFAULT_HOME
     llm: LLMSettings = field(default_factory=LLMSettings)
     route: RouteParams = field(default_factory=lambda: RouteParams())
     request_encoder: str | None = None
+    threads: int = DEFAULT_THREADS
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "toolnav")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, home: Path | None = None
@@ -78,8 +85,13 @@ class Settings:
         if request_encoder is not None and request_encoder not in REQUEST_ENCODERS:
             raise ConfigError(f"TOOLNAV_REQUEST_ENCODER={request_encoder!r} is not one of "
                               f"{', '.join(REQUEST_ENCODERS)}")
+        threads = int(_float(env, "TOOLNAV_THREADS", DEFAULT_THREADS))
+        if threads < 1:
+            raise ConfigError(f"TOOLNAV_THREADS={threads} must be at least 1")
+        cache_base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         return cls(home=home or Path(env.get("TOOLNAV_HOME") or DEFAULT_HOME), llm=llm,
-                   route=route, request_encoder=request_encoder)
+                   route=route, request_encoder=request_encoder, threads=threads,
+                   cache_dir=cache_base / "toolnav")
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -1,21 +1,19 @@
 """BM25 over tool names, descriptions and parameters (bm25s, English stemming and stop words).
 
 Which text is indexed is `toolnav.tool.lexical_text`'s decision; fusing BM25 with dense scores
-is `toolnav.route`'s. An index can be saved under a directory with a key (the catalog version),
+is `toolnav.route`'s. An index can be saved under a directory with a key (a digest of the texts),
 so a router over an unchanged catalog loads it instead of re-tokenising every tool.
 
 Example:
-    lexical = LexicalIndex.open(home / "lexical", catalog.version, ids, texts)
-    ids, scores = lexical.search("convert 30 dollars to euros", k=10)
+    lexical = LexicalIndex.open(home / "lexical", key, ids, texts)
+    scores = lexical.scores("convert 30 dollars to euros")      # aligned with ids
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,6 +21,9 @@ import bm25s
 import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
+
+from toolnav._atomic import replaced_directory
+from toolnav.errors import VectorIndexError
 
 __all__ = ["LexicalIndex"]
 
@@ -41,11 +42,15 @@ class LexicalIndex:
     Args:
         ids: one id per document (kept in order; `scores` is aligned with it).
         texts: the documents.
+
+    Raises:
+        VectorIndexError: ids and texts differ in number.
     """
 
     def __init__(self, ids: Sequence[int], texts: Sequence[str]):
         if len(ids) != len(texts):
-            raise ValueError(f"{len(ids)} ids but {len(texts)} texts")
+            raise VectorIndexError(f"{len(ids)} ids but {len(texts)} texts; give one id per "
+                                   "text")
         self.ids = np.asarray(ids, dtype=np.int64)
         self._stemmer = Stemmer.Stemmer("english")
         self._model = bm25s.BM25()
@@ -89,27 +94,12 @@ class LexicalIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self._model.get_scores(terms), dtype=np.float32)
 
-    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The k best ids and their scores, best first (documents with score 0 included)."""
-        scores = self.scores(query)
-        k = min(k, len(scores))
-        if k < 1:
-            return self.ids[:0], scores[:0]
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return self.ids[top], scores[top]
-
     def _save(self, directory: Path, key: str) -> None:
         """Write the index to a fresh directory, then swap it in (readers never see half)."""
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = directory.with_name(directory.name + ".tmp")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        self._model.save(str(staging / "bm25"), show_progress=False)
-        np.save(staging / "ids.npy", self.ids)
-        (staging / _MANIFEST).write_text(json.dumps({"format": _FORMAT, "key": key}))
-        shutil.rmtree(directory, ignore_errors=True)
-        os.replace(staging, directory)
+        with replaced_directory(directory) as staging:
+            self._model.save(str(staging / "bm25"), show_progress=False)
+            np.save(staging / "ids.npy", self.ids)
+            (staging / _MANIFEST).write_text(json.dumps({"format": _FORMAT, "key": key}))
 
     @classmethod
     def _load(cls, directory: Path, key: str, ids: np.ndarray) -> LexicalIndex | None:

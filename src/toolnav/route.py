@@ -11,26 +11,25 @@ router say that no tool fits.
 Rendering the chosen tools for an LLM is `toolnav.render`'s job.
 
 Example:
-    router = Router.open(catalog)
+    router = Router(maintainer.snapshot(), embedder)
     result = router.route("convert 30 dollars to euros", k=5)
 """
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from toolnav.catalog import Catalog
 from toolnav.config import RouteParams
-from toolnav.embed import embed_with_spans
+from toolnav.embed import Embedder, embed_with_spans
 from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.index.flat import inner_products
-from toolnav.lexical import LexicalIndex
-from toolnav.tool import Tool, lexical_text
+from toolnav.indexing import IndexedCatalog
+from toolnav.tool import Tool
 
 __all__ = ["METHODS", "Candidate", "RouteResult", "Router", "ToolFilter", "intent_spans",
            "split_intents"]
@@ -137,39 +136,34 @@ class Router:
             the catalog's embedding model).
     """
 
-    def __init__(self, catalog: Catalog, params: RouteParams | None = None):
+    def __init__(self, indexed: IndexedCatalog, embedder: Embedder,
+                 params: RouteParams | None = None):
         self.params = params or RouteParams()
-        entries = catalog.entries()
-        if not entries:
+        if not indexed.tools:
             raise EmptyCatalog("the catalog is empty; add tools with `toolnav add`")
-        self._catalog = catalog
-        self._tools = [entry.tool for entry in entries]
-        self._ids = np.array([entry.id for entry in entries], dtype=np.int64)
+        self.version = indexed.version
+        self._tools = indexed.tools
+        self._ids = indexed.ids
         # Catalog id -> position in the tool list, as an array: one gather per search result.
         self._position = np.full(int(self._ids.max()) + 1, -1, dtype=np.int64)
         self._position[self._ids] = np.arange(len(self._ids))
-        self._index = catalog.vector_index()
-        self._vectors = catalog.embeddings(self._ids)
-        self._embedder = catalog.embedder
-        self.dense_weight = self.params.dense_weight_for(getattr(self._embedder, "tuned", False))
-        texts = [lexical_text(tool) for tool in self._tools]
-        # Keyed on the texts themselves: a new catalog or a new lexical_text both rebuild.
-        key = hashlib.sha256("\0".join(texts).encode()).hexdigest()
-        self._lexical = LexicalIndex.open(catalog.home / "lexical", key, self._ids, texts)
+        self._index = indexed.index
+        self._vectors = indexed.vectors
+        self._lexical = indexed.lexical
+        self._embedder = embedder
+        self.dense_weight = self.params.dense_weight_for(getattr(embedder, "tuned", False))
         group_ids: dict[str, int] = {}
         self._group_of = np.array([group_ids.setdefault(tool.group, len(group_ids))
                                    if tool.group else -1 for tool in self._tools], dtype=np.int64)
         self._group_members = [np.flatnonzero(self._group_of == g) for g in range(len(group_ids))]
-        self._penalty = self._feedback_penalties(catalog.feedback_scores())
+        self._penalty = self._feedback_penalties(indexed.feedback)
 
-    @classmethod
-    def open(cls, catalog: Catalog, params: RouteParams | None = None) -> Router:
-        """A router over *catalog* (its index is built first if stale).
-
-        Raises:
-            EmptyCatalog: the catalog has no tools.
-        """
-        return cls(catalog, params)
+    def with_feedback(self, feedback: dict[str, tuple[float, int]]) -> Router:
+        """This router with *feedback* (tool name -> success rate, outcomes) instead of the
+        feedback it was built with; cheap, the indexes are shared."""
+        router = copy.copy(self)
+        router._penalty = router._feedback_penalties(feedback)
+        return router
 
     def route(self, request: str, k: int = 5, *, method: str = "hybrid",
               filters: ToolFilter | None = None) -> RouteResult:
@@ -202,21 +196,29 @@ class Router:
         vectors = (embed_with_spans(self._embedder, requests, spans) if method != "bm25"
                    else [np.zeros((len(group), 0), dtype=np.float32) for group in texts])
         allowed = self._allowed(filters)
+        # Each retriever proposes at least k tools, so k above `depth` still gets k.
+        size = len(self._tools) if allowed is None else int(allowed.sum())
+        if not size:  # the filters admit no tool
+            return [RouteResult(request, [], True, 0.0) for request in requests]
+        search_depth = min(max(self.params.depth, k), size)
         # One index search for every text of every request: the index spreads a batch over
         # its threads.
-        found, stats = self._dense_candidates(np.concatenate(vectors), allowed)
+        found, stats = self._dense_candidates(np.concatenate(vectors), allowed, search_depth)
         bounds = np.cumsum([0, *(len(group) for group in vectors)])
-        return [self._route_one(request, group, queries, k, method, allowed,
+        return [self._route_one(request, group, queries, k, method, allowed, search_depth,
                                 found[bounds[i]:bounds[i + 1]], stats[bounds[i]:bounds[i + 1]])
                 for i, (request, group, queries) in enumerate(zip(requests, texts, vectors,
                                                                   strict=True))]
 
     def _route_one(self, request: str, texts: list[str], queries: np.ndarray, k: int,
-                   method: str, allowed: np.ndarray | None, dense_found: list[np.ndarray],
-                   dense_stats: list[tuple[float, float]]) -> RouteResult:
+                   method: str, allowed: np.ndarray | None, search_depth: int,
+                   dense_found: list[np.ndarray], dense_stats: list[tuple[float, float]]
+                   ) -> RouteResult:
         lexical = ([self._lexical.scores(text) for text in texts] if method != "dense"
                    else [])
-        lexical_found, lexical_stats = self._lexical_candidates(lexical, allowed)
+        if allowed is not None:
+            lexical = [np.where(allowed, scores, 0) for scores in lexical]
+        lexical_found, lexical_stats = self._lexical_candidates(lexical, search_depth)
         positions = self._candidate_positions([*dense_found, *lexical_found], allowed)
         dense = (inner_products(queries, self._vectors[positions]) if method != "bm25"
                  else None)
@@ -262,34 +264,31 @@ class Router:
                                        and best_score < threshold)
         return RouteResult(request, candidates, abstained, best_score)
 
-    def _dense_candidates(self, queries: np.ndarray, allowed: np.ndarray | None
+    def _dense_candidates(self, queries: np.ndarray, allowed: np.ndarray | None,
+                          search_depth: int
                           ) -> tuple[list[np.ndarray], list[tuple[float, float]]]:
         """Each text's nearest tools (positions) and the mean and spread of their cosines."""
         if not queries.size:
             return [], []
-        if allowed is not None:
-            return [], [_top_stats(row[allowed], self.params.depth)
-                        for row in inner_products(queries, self._vectors)]
-        depth = min(self.params.depth, len(self._tools))
-        ids, _ = self._index.search(queries, depth)
+        allowed_ids = None if allowed is None else self._ids[allowed]
+        ids, _ = self._index.search(queries, search_depth, allowed=allowed_ids)
         found = [self._position[row[row >= 0]] for row in ids]
         # Exact cosines: an approximate index may report distances or slightly off scores.
-        stats = [_top_stats(self._vectors[rows] @ query, depth)
+        stats = [_top_stats(self._vectors[rows] @ query, self.params.depth)
                  for rows, query in zip(found, queries, strict=True)]
         return found, stats
 
-    def _lexical_candidates(self, lexical: list[np.ndarray], allowed: np.ndarray | None
+    def _lexical_candidates(self, lexical: list[np.ndarray], search_depth: int
                             ) -> tuple[list[np.ndarray], list[tuple[float, float]]]:
         """Each text's best BM25 matches (positions) and the mean and spread of their scores."""
-        if allowed is not None:
-            return [], [_top_stats(scores[allowed], self.params.depth) for scores in lexical]
-        depth = min(self.params.depth, len(self._tools))
+        depth = min(self.params.depth, search_depth)
         found, stats = [], []
         for scores in lexical:
             # BM25 scores are sparse: only tools sharing a term with the text are above 0.
             matched = np.flatnonzero(scores > 0)
-            if len(matched) > depth:
-                matched = matched[np.argpartition(-scores[matched], depth - 1)[:depth]]
+            if len(matched) > search_depth:
+                matched = matched[np.argpartition(-scores[matched], search_depth - 1)
+                                  [:search_depth]]
             found.append(matched)
             top = scores[matched]  # the top `depth` list, its missing places scoring 0
             if len(top) < depth:
@@ -299,16 +298,15 @@ class Router:
 
     def _candidate_positions(self, found: list[np.ndarray], allowed: np.ndarray | None
                              ) -> np.ndarray:
-        """Positions (into the tool list) worth scoring: each retriever's best for each text,
-        plus the other tools of the groups those belong to."""
-        if allowed is not None:
-            return np.flatnonzero(allowed)  # filtered catalogs are scored exhaustively
-        positions = np.unique(np.concatenate(found))
+        """Positions (into the tool list) worth scoring: each retriever's best for each text
+        (at least k from the dense side; BM25 proposes only tools sharing a word), plus the
+        other admitted tools of the groups those belong to."""
+        positions = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
         if self.params.group_pull and self._group_members:
             groups = np.unique(self._group_of[positions])
             siblings = [self._group_members[g] for g in groups[groups >= 0]]
             positions = np.unique(np.concatenate([positions, *siblings]))
-        return positions
+        return positions if allowed is None else positions[allowed[positions]]
 
     def _pull_toward_group(self, positions: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Move each grouped tool part of the way toward its group's best score."""

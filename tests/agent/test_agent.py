@@ -9,35 +9,33 @@ import pytest
 from tests.fake_llm import FakeLLM, text, tool_call
 from tests.sources.services import EXAMPLES
 from toolnav.agent import Agent, AgentParams
-from toolnav.catalog import Catalog
 from toolnav.config import LLMSettings
 from toolnav.errors import ConfigError, LLMError
 from toolnav.llm import ChatClient
-from toolnav.route import Router
+from toolnav.runtime import Toolnav
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def catalog(tmp_path, hashing_embedder):
-    with Catalog.open(tmp_path / "home", embedder=hashing_embedder) as opened:
-        opened.add_source(EXAMPLES / "python_tools.py")
-        opened.build_index()
+def toolnav(tmp_path, hashing_embedder):
+    with Toolnav.open(tmp_path / "home", embedder=hashing_embedder) as opened:
+        opened.catalog.add_source(EXAMPLES / "python_tools.py")
         yield opened
 
 
-def _run(catalog, script, request="add 2 and 3", **params):
+def _run(toolnav, script, request="add 2 and 3", **params):
     with FakeLLM(script) as llm:
         client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake", max_retries=0))
-        agent = Agent(Router.open(catalog), client, trace_dir=catalog.home / "traces",
-                      params=AgentParams(**params), feedback=catalog)
+        agent = Agent(toolnav.router(), client, trace_dir=toolnav.settings.home / "traces",
+                      params=AgentParams(**params), feedback=toolnav.catalog)
         outcome = agent.run(request)
     trace = [json.loads(line) for line in outcome.trace_path.read_text().splitlines()]
     return outcome, llm.requests, trace
 
 
-def test_valid_call_executes_and_answer_is_returned(catalog):
-    outcome, requests, trace = _run(catalog, [
+def test_valid_call_executes_and_answer_is_returned(toolnav):
+    outcome, requests, trace = _run(toolnav, [
         tool_call("add_numbers", {"a": 2, "b": 3}), text("2 + 3 = 5")])
     assert outcome.status == "answered" and outcome.answer == "2 + 3 = 5"
     assert outcome.calls[0]["result"]["content"] == "5" and outcome.repairs == 0
@@ -49,11 +47,11 @@ def test_valid_call_executes_and_answer_is_returned(catalog):
     assert events == ["request", "route", "render", "llm", "validation", "execution", "llm",
                       "outcome"]
     assert trace[1]["candidates"] and trace[2]["tokens"] > 0
-    assert catalog.feedback_scores()["add_numbers"][1] == 1
+    assert toolnav.catalog.feedback_scores()["add_numbers"][1] == 1
 
 
-def test_invalid_call_gets_the_validation_error_then_the_repair_executes(catalog):
-    outcome, requests, trace = _run(catalog, [
+def test_invalid_call_gets_the_validation_error_then_the_repair_executes(toolnav):
+    outcome, requests, trace = _run(toolnav, [
         tool_call("add_numbers", {"a": "two", "b": 3}),
         tool_call("add_numbers", {"a": "2", "b": 3}, call_id="call_2"),  # "2" is coerced
         text("5")])
@@ -67,47 +65,47 @@ def test_invalid_call_gets_the_validation_error_then_the_repair_executes(catalog
     assert [r["ok"] for r in trace if r["event"] == "validation"] == [False, True]
 
 
-def test_repairs_stop_at_the_bound(catalog):
+def test_repairs_stop_at_the_bound(toolnav):
     bad = [tool_call("add_numbers", {"a": 1}, call_id=f"c{i}") for i in range(5)]
-    outcome, requests, _ = _run(catalog, bad, max_repairs=2)
+    outcome, requests, _ = _run(toolnav, bad, max_repairs=2)
     assert outcome.status == "repairs_exhausted" and outcome.repairs == 2
     assert "still invalid after 2 repair(s)" in outcome.answer
     assert "- b: required parameter is missing" in outcome.answer
     assert len(requests) == 3 and not outcome.calls
 
 
-def test_unknown_tool_name_counts_as_a_repair(catalog):
-    outcome, requests, _ = _run(catalog, [tool_call("launch_rocket", {}), text("sorry")])
+def test_unknown_tool_name_counts_as_a_repair(toolnav):
+    outcome, requests, _ = _run(toolnav, [tool_call("launch_rocket", {}), text("sorry")])
     assert outcome.status == "answered" and outcome.repairs == 1
     assert "not offered" in requests[1]["messages"][-1]["content"]
 
 
-def test_tool_exception_becomes_a_tool_error_message(catalog):
-    outcome, requests, _ = _run(catalog, [
+def test_tool_exception_becomes_a_tool_error_message(toolnav):
+    outcome, requests, _ = _run(toolnav, [
         tool_call("divide", {"numerator": 1, "denominator": 0}), text("cannot divide by 0")],
         request="divide 1 by 0")
     assert outcome.status == "answered"
     assert outcome.calls[0]["result"]["is_error"]
     message = requests[1]["messages"][-1]["content"]
     assert message.startswith("Tool error:") and "ZeroDivisionError" in message
-    assert catalog.feedback_scores()["divide"][1] == 1
+    assert toolnav.catalog.feedback_scores()["divide"][1] == 1
 
 
-def test_step_limit(catalog):
+def test_step_limit(toolnav):
     calls = [tool_call("add_numbers", {"a": 1, "b": i}, call_id=f"c{i}") for i in range(3)]
-    outcome, _, _ = _run(catalog, calls, max_steps=2)
+    outcome, _, _ = _run(toolnav, calls, max_steps=2)
     assert outcome.status == "step_limit" and outcome.steps == 2 and len(outcome.calls) == 2
     assert "within 2 LLM turns" in outcome.answer
 
 
-def test_llm_failure_and_bad_input(catalog):
+def test_llm_failure_and_bad_input(toolnav):
     with pytest.raises(LLMError):
-        _run(catalog, [(500, {"error": "down"})])
+        _run(toolnav, [(500, {"error": "down"})])
     with pytest.raises(ConfigError):
         AgentParams(max_steps=0)
     with pytest.raises(ConfigError, match="empty"):
-        Agent(Router.open(catalog), ChatClient(LLMSettings(base_url="http://x", model="m")),
-              trace_dir=catalog.home).run("  ")
+        Agent(toolnav.router(), ChatClient(LLMSettings(base_url="http://x", model="m")),
+              trace_dir=toolnav.settings.home).run("  ")
 
 
 def _toolnav(home, *args, env=None, check_exit=0):
@@ -154,13 +152,12 @@ def test_loop_calls_a_downstream_mcp_tool(tmp_path, hashing_embedder):
 
     config = tmp_path / "servers.json"
     config.write_text(json.dumps(MCP_CONFIG))
-    with Catalog.open(tmp_path / "home", embedder=hashing_embedder) as catalog, \
+    with Toolnav.open(tmp_path / "home", embedder=hashing_embedder) as toolnav, \
             Executor() as executor, FakeLLM([tool_call("calc__multiply", {"a": 6, "b": "7"}),
                                              text("42")]) as llm:
-        catalog.add_source(config)
-        catalog.build_index()
+        toolnav.catalog.add_source(config)
         client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
-        outcome = Agent(Router.open(catalog), client, trace_dir=tmp_path / "traces",
+        outcome = Agent(toolnav.router(), client, trace_dir=tmp_path / "traces",
                         executor=executor).run("multiply 6 by 7")
     assert outcome.status == "answered"
     assert outcome.calls[0]["arguments"] == {"a": 6, "b": 7}
@@ -168,7 +165,7 @@ def test_loop_calls_a_downstream_mcp_tool(tmp_path, hashing_embedder):
     assert '"result": 42' in llm.requests[1]["messages"][-1]["content"]
 
 
-def test_abstention_offers_no_tools(catalog):
+def test_abstention_offers_no_tools(toolnav):
     from toolnav.route import RouteResult
 
     class Abstaining:
@@ -177,16 +174,17 @@ def test_abstention_offers_no_tools(catalog):
 
     with FakeLLM([text("I have no tool for that.")]) as llm:
         client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
-        outcome = Agent(Abstaining(), client, trace_dir=catalog.home / "t").run("sing a song")
+        outcome = Agent(Abstaining(), client,
+                        trace_dir=toolnav.settings.home / "t").run("sing a song")
     assert outcome.status == "answered" and "tools" not in llm.requests[0]
 
 
-def test_a_dotted_name_is_offered_safely_and_mapped_back(catalog):
+def test_a_dotted_name_is_offered_safely_and_mapped_back(toolnav):
     import dataclasses
 
     from toolnav.route import Candidate, RouteResult
 
-    dotted = dataclasses.replace(catalog.get("add_numbers"), name="math.add.numbers")
+    dotted = dataclasses.replace(toolnav.catalog.get("add_numbers"), name="math.add.numbers")
 
     class OneTool:
         def route(self, request, k=5):
@@ -195,7 +193,7 @@ def test_a_dotted_name_is_offered_safely_and_mapped_back(catalog):
 
     with FakeLLM([tool_call("math_add_numbers", {"a": 2, "b": 3}), text("5")]) as llm:
         client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
-        outcome = Agent(OneTool(), client, trace_dir=catalog.home / "t").run("add 2 and 3")
+        outcome = Agent(OneTool(), client, trace_dir=toolnav.settings.home / "t").run("add 2 and 3")
     assert [tool["function"]["name"] for tool in llm.requests[0]["tools"]] == \
         ["math_add_numbers"]
     assert outcome.status == "answered" and outcome.calls[0]["tool"] == "math.add.numbers"

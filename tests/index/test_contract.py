@@ -133,3 +133,38 @@ def test_tiny_catalogs_work_with_every_kind(kind, tmp_path):
         ids, _ = load_index(tmp_path / f"{kind}{count}").search(unit_rows(count, seed=count),
                                                                 k=count)
         assert (ids[:, 0] == np.arange(count) + 7).all()
+
+
+def test_search_restricted_to_allowed_ids_matches_exact_search_over_them(filled):
+    vectors = unit_rows(300)
+    allowed = np.arange(100, 400, 7)
+    reference = FlatIndex(16)
+    reference.add(allowed, vectors[allowed - 100])
+    queries = unit_rows(6, seed=11)
+    ids, scores = filled.search(queries, 5, allowed=allowed)
+    exact_ids, exact_scores = reference.search(queries, 5)
+    assert (ids == exact_ids).all() and np.allclose(scores, exact_scores, atol=1e-5)
+    assert set(filled.search(vectors[1], 3, allowed=np.array([250, 260, 270]))[0]) == {
+        250, 260, 270}
+
+
+def test_restricted_search_refuses_unknown_ids_and_k_beyond_them(filled):
+    with pytest.raises(VectorIndexError, match="id 5 is not in the index"):
+        filled.search(unit_rows(1)[0], 1, allowed=np.array([5, 100]))
+    with pytest.raises(VectorIndexError, match="k=3 exceeds the 2"):
+        filled.search(unit_rows(1)[0], 3, allowed=np.array([100, 101]))
+
+
+def test_vectors_read_back_in_the_asked_order(filled):
+    vectors = unit_rows(300)
+    assert np.allclose(filled.vectors(np.array([399, 100, 250])), vectors[[299, 0, 150]],
+                       atol=1e-6)
+    filled.remove([250])
+    with pytest.raises(VectorIndexError, match="id 250 is not in the index"):
+        filled.vectors(np.array([250]))
+
+
+def test_ids_lists_the_live_ids(filled):
+    assert sorted(filled.ids().tolist()) == list(range(100, 400))
+    filled.remove([100, 399])
+    assert sorted(filled.ids().tolist()) == list(range(101, 399))

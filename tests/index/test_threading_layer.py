@@ -5,6 +5,8 @@ import sys
 
 SCRIPT = """
 import time
+from toolnav.runtime import configure_process
+configure_process()                                  # what every entry point does first
 import numpy as np
 from toolnav.embed._torch import TorchEncoder
 from toolnav.embed.local import bundled_model_dir
@@ -13,7 +15,7 @@ from toolnav.index.nsg import NSGIndex
 vectors = np.random.default_rng(0).normal(size=(200, 384)).astype(np.float32)
 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
 NSGIndex(384).add(np.arange(200), vectors)          # runs numba's parallel kernels first
-encoder = TorchEncoder(bundled_model_dir(), 2)
+encoder = TorchEncoder(bundled_model_dir())
 ids = np.arange(1000, 1256)
 batch = np.stack([np.full_like(ids, 101), ids, np.full_like(ids, 102)], axis=1)
 encoder.encode(batch[:8], np.ones_like(batch[:8]))
@@ -32,6 +34,8 @@ def test_torch_stays_fast_after_an_nsg_build():
 
 CONCURRENT = """
 import threading
+from toolnav.runtime import configure_process
+configure_process()
 import numpy as np
 from toolnav.index.nsg import NSGIndex
 

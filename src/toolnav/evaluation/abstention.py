@@ -13,15 +13,17 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from toolnav.config import RouteParams
 from toolnav.embed import Embedder
 from toolnav.errors import SourceError
 from toolnav.evaluation.evaluate import is_tuning_request, union_catalog
+from toolnav.progress import Progress, no_progress
 from toolnav.route import Router, ToolFilter
 
 __all__ = ["AbstentionReport", "abstention_report", "calibrate_threshold",
@@ -77,7 +79,7 @@ def abstention_report(router: Router, texts: Sequence[str], gold: Sequence[Seque
 
 def evaluate_abstention(directories: Sequence[Path], *, home: Path, target: float = 0.8,
                         embedder: Embedder | None = None,
-                        progress: Callable[[str, int, int], None] | None = None
+                        progress: Progress = no_progress
                         ) -> tuple[float, dict[str, AbstentionReport]]:
     """One threshold calibrated on the tuning split of all datasets together (abstain on
     *target* of its gold-removed requests), then measured per dataset on held-out requests.
@@ -89,26 +91,23 @@ def evaluate_abstention(directories: Sequence[Path], *, home: Path, target: floa
         SourceError: a dataset is missing or malformed, or no request is in the tuning split.
     """
     with union_catalog(directories, home=home, embedder=embedder, progress=progress
-                       ) as (catalog, sets):
-        router = Router.open(catalog)
+                       ) as (toolnav, sets):
+        router = toolnav.router(RouteParams())
         tuning = [(labelled.queries[i].text, labelled.gold[i]) for labelled in sets
                   for i, query in enumerate(labelled.queries) if is_tuning_request(query)]
         if not tuning:
             raise SourceError("no request is in the tuning split (split \"dev\", or an even "
                               "crc32 of the id), so there is nothing to calibrate on")
-        if progress:
-            progress("calibrating on the tuning split", 0, len(sets) + 1)
+        progress("calibrating on the tuning split", 0, len(sets) + 1)
         threshold = calibrate_threshold(router, *zip(*tuning, strict=True), target=target)
         reports = {}
         for done, labelled in enumerate(sets, start=1):
-            if progress:
-                progress(f"measuring {labelled.name}", done, len(sets) + 1)
+            progress(f"measuring {labelled.name}", done, len(sets) + 1)
             rows = [i for i, query in enumerate(labelled.queries)
                     if not is_tuning_request(query)]
             if rows:
                 reports[labelled.name] = abstention_report(
                     router, [labelled.queries[i].text for i in rows],
                     [labelled.gold[i] for i in rows], threshold)
-        if progress:
-            progress("done", len(sets) + 1, len(sets) + 1)
+        progress("done", len(sets) + 1, len(sets) + 1)
     return threshold, reports

@@ -18,11 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolnav.catalog import Catalog
 from toolnav.catalog.sources import source_name_for
 from toolnav.catalog.sources.openai_json import parse_json_lines, read_text
+from toolnav.config import RouteParams, Settings
 from toolnav.embed import Embedder, load_default_embedder
 from toolnav.errors import SourceError
+from toolnav.progress import Progress, no_progress
+from toolnav.runtime import EMBEDDING_CACHE_FILE, Toolnav
 
 __all__ = [
     "EvalReport",
@@ -138,38 +140,36 @@ def is_tuning_request(query: Query) -> bool:
 
 @contextmanager
 def union_catalog(directories: Sequence[Path], *, home: Path, embedder: Embedder | None = None,
-                  progress: Callable[[str, int, int], None] | None = None
-                  ) -> Iterator[tuple[Catalog, list[LabelledSet]]]:
-    """The indexed catalog of all *directories*' tools (under ``home/eval/``, sharing the
-    home's embedding cache and tuned model) and each dataset's requests with gold tools
-    renamed as in the catalog.
+                  progress: Progress = no_progress
+                  ) -> Iterator[tuple[Toolnav, list[LabelledSet]]]:
+    """A runtime over the indexed catalog of all *directories*' tools (under ``home/eval/``,
+    sharing the home's embedding cache and tuned model) and each dataset's requests with gold
+    tools renamed as in the catalog.
 
     Raises:
         SourceError: a dataset is missing or malformed, or a gold tool is not in its catalog.
     """
     names = [source_name_for(directory) for directory in directories]
-    catalog = Catalog.open(home / "eval" / "+".join(sorted(names)),
-                           embedder=embedder or load_default_embedder(home),
-                           embedding_cache=home / "embeddings.db")
-    with catalog:
+    settings = Settings(home=home / "eval" / "+".join(sorted(names)))
+    with Toolnav.open(settings, embedder=embedder or load_default_embedder(home),
+                      embedding_cache=home / EMBEDDING_CACHE_FILE) as toolnav:
         for directory, name in zip(directories, names, strict=True):
-            catalog.add_source(directory, name=name)
-        catalog.build_index(
-            (lambda done, total: progress("embedding tools", done, total)) if progress else None)
+            toolnav.catalog.add_source(directory, name=name)
+        toolnav.index(progress)
         name_of = {(entry.tool.source, entry.original_name): entry.tool.name
-                   for entry in catalog.entries()}
+                   for entry in toolnav.catalog.entries()}
         sets = []
         for directory, name in zip(directories, names, strict=True):
             queries = load_queries(directory)
             sets.append(LabelledSet(name, queries,
                                     [_catalog_names(query, name, name_of) for query in queries]))
-        yield catalog, sets
+        yield toolnav, sets
 
 
 def evaluate_datasets(directories: Sequence[Path], *, home: Path, ks: Sequence[int] = (1, 5, 10),
                       methods: Sequence[str] = METHODS, embedder: Embedder | None = None,
                       held_out: bool = False,
-                      progress: Callable[[str, int, int], None] | None = None) -> EvalReport:
+                      progress: Progress = no_progress) -> EvalReport:
     """Evaluate each dataset's requests over the union catalog of all *directories*.
 
     Args:
@@ -185,13 +185,12 @@ def evaluate_datasets(directories: Sequence[Path], *, home: Path, ks: Sequence[i
     Raises:
         SourceError: a dataset is missing or malformed, or a gold tool is not in its catalog.
     """
-    from toolnav.route import Router
-
     depth = max(max(ks), CURVE_DEPTH)
     rows = []
     with union_catalog(directories, home=home, embedder=embedder, progress=progress) as (
-            catalog, sets):
-        router = Router.open(catalog)
+            toolnav, sets):
+        router = toolnav.router(RouteParams())
+        catalog_size = len(toolnav.catalog)
         for labelled in sets:
             keep = [i for i, query in enumerate(labelled.queries)
                     if not (held_out and is_tuning_request(query))]
@@ -200,7 +199,7 @@ def evaluate_datasets(directories: Sequence[Path], *, home: Path, ks: Sequence[i
             for method in methods:
                 results = router.route_batch(texts, k=depth, method=method)
                 ranked = [[c.tool.name for c in result.candidates] for result in results]
-                rows.append(_score(labelled.name, method, ranked, gold, ks, len(catalog)))
+                rows.append(_score(labelled.name, method, ranked, gold, ks, catalog_size))
     return EvalReport(rows, tuple(ks))
 
 

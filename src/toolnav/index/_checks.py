@@ -69,3 +69,18 @@ def _check_finite(array: np.ndarray, what: str) -> None:
     if not np.isfinite(array).all():
         row = int(np.argwhere(~np.isfinite(array))[0][0])
         raise VectorIndexError(f"{what} #{row} contains NaN or infinity")
+
+
+def positions_of(stored: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Row of each *wanted* id in the array of *stored* ids; an absent id is an error."""
+    wanted = as_ids(wanted)
+    if not len(wanted):
+        return np.zeros(0, dtype=np.int64)
+    if not len(stored):
+        raise VectorIndexError(f"id {int(wanted[0])} is not in the index")
+    order = np.argsort(stored, kind="stable")
+    rows = order[np.minimum(np.searchsorted(stored, wanted, sorter=order), len(stored) - 1)]
+    absent = stored[rows] != wanted
+    if absent.any():
+        raise VectorIndexError(f"id {int(wanted[absent][0])} is not in the index")
+    return rows

@@ -9,7 +9,6 @@ No classes, closures or I/O.
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numba
@@ -34,13 +33,11 @@ __all__ = [
 ]
 
 JIT = {"nogil": True, "cache": True, "fastmath": True}
-# numba's OpenMP threading layer and torch's own OpenMP runtime starve each other: once an NSG
-# build had run, torch's bulk embedding ran 40-170x slower in the same process. The workqueue
-# layer does not interact (same build time), but it aborts the process if two Python threads
-# run parallel kernels at once: callers hold PARALLEL_LOCK around every parallel=True kernel.
-# An explicit NUMBA_THREADING_LAYER still wins.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+# Entry points select numba's workqueue threading layer (`toolnav.runtime.configure_process`):
+# its OpenMP layer and torch's own OpenMP runtime starve each other (torch's bulk embedding ran
+# 40-170x slower once an NSG build had run). The workqueue layer aborts the process if two
+# Python threads run parallel kernels at once: callers hold PARALLEL_LOCK around every
+# parallel=True kernel.
 PARALLEL_LOCK = threading.RLock()
 CACHE_LINE_BYTES = 64
 

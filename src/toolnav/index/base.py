@@ -41,8 +41,22 @@ class VectorIndex(Protocol):
         """Delete ids; an id not present is an error."""
         ...
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The k best ids and scores, best first; 1-D query -> 1-D results, 2-D -> 2-D."""
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """The k best ids and scores, best first; 1-D query -> 1-D results, 2-D -> 2-D.
+
+        *allowed* restricts the results to those ids (each must be in the index; k must not
+        exceed their number).
+        """
+        ...
+
+    def ids(self) -> np.ndarray:
+        """The live ids (int64), in no particular order."""
+        ...
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored (float32, unit) vectors of *ids*, in that order; an absent id is an
+        error."""
         ...
 
     def save(self, path: Path) -> None:

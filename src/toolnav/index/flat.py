@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from toolnav.errors import IndexFormatError, VectorIndexError
-from toolnav.index._checks import as_ids, as_queries, as_vectors, check_k
+from toolnav.index._checks import as_ids, as_queries, as_vectors, check_k, positions_of
 from toolnav.index._persist import read_index_dir, write_index_dir
 
-__all__ = ["FlatIndex", "inner_products"]
+__all__ = ["FlatIndex", "exact_search", "inner_products"]
 
 KIND = "flat"
 # Up to this many queries, one matrix-vector product per query beats a matrix product.
@@ -32,6 +32,18 @@ def inner_products(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     if not len(queries) or len(queries) > SMALL_QUERY_BATCH:
         return (vectors @ queries.T).T
     return np.stack([vectors @ query for query in queries])
+
+
+def exact_search(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, k: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-*k* (ids, scores) of each query row among *vectors* (labelled *ids*), best
+    first; *k* must not exceed ``len(ids)``."""
+    scores = inner_products(queries, vectors)
+    top = np.argpartition(scores, len(ids) - k, axis=1)[:, len(ids) - k:]
+    top_scores = np.take_along_axis(scores, top, axis=1)
+    order = np.argsort(-top_scores, axis=1, kind="stable")
+    rows = np.take_along_axis(top, order, axis=1)
+    return ids[rows], np.take_along_axis(top_scores, order, axis=1)
 
 
 class FlatIndex:
@@ -76,17 +88,26 @@ class FlatIndex:
         keep = ~np.isin(self._ids, ids)
         self._ids, self._vectors = self._ids[keep], self._vectors[keep]
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact top-k by inner product, best first."""
-        check_k(k, len(self))
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k by inner product, best first; only *allowed* ids if given."""
         matrix, single = as_queries(queries, self._dim)
-        scores = inner_products(matrix, self._vectors)
-        top = np.argpartition(scores, len(self) - k, axis=1)[:, len(self) - k:]
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        rows = np.take_along_axis(top, order, axis=1)
-        ids, best = self._ids[rows], np.take_along_axis(top_scores, order, axis=1)
+        if allowed is None:
+            check_k(k, len(self))
+            ids, best = exact_search(self._ids, self._vectors, matrix, k)
+        else:
+            rows = positions_of(self._ids, np.unique(as_ids(allowed)))
+            check_k(k, len(rows))
+            ids, best = exact_search(self._ids[rows], self._vectors[rows], matrix, k)
         return (ids[0], best[0]) if single else (ids, best)
+
+    def ids(self) -> np.ndarray:
+        """The stored ids, in insertion order."""
+        return self._ids.copy()
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of *ids*, in that order."""
+        return np.asarray(self._vectors[positions_of(self._ids, ids)], dtype=np.float32)
 
     def save(self, path: Path) -> None:
         """Write a versioned directory atomically."""

@@ -29,6 +29,7 @@ from toolnav.index import _nsg_kernels as kernels
 from toolnav.index._checks import as_ids, as_queries, as_vectors, check_k
 from toolnav.index._int8 import fit_scale, quantize
 from toolnav.index._persist import read_index_dir, write_index_dir
+from toolnav.index.flat import exact_search
 
 __all__ = ["NSGIndex"]
 
@@ -88,11 +89,6 @@ class NSGIndex:
         """Vector dimension."""
         return self._dim
 
-    @property
-    def entry(self) -> int:
-        """Slot of the navigating node (searches start there)."""
-        return self._entry
-
     def __len__(self) -> int:
         return len(self._slot)
 
@@ -135,18 +131,26 @@ class NSGIndex:
             with kernels.PARALLEL_LOCK:
                 self._consolidate()
 
-    def search(self, queries: np.ndarray, k: int, *, pool: int | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
+               pool: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Approximate top-k by inner product, best first.
 
         Args:
             queries: (dim,) or (n, dim) unit vectors.
-            k: results per query (at most the number of live vectors).
+            k: results per query (at most the number of live, allowed vectors).
+            allowed: only these ids may be returned; they are searched exactly (a restricted
+                set, such as one namespace, is usually far smaller than the graph, and a beam
+                search that skips most nodes loses its way).
             pool: search pool size L (default `params.search_pool`, raised to k); larger is
                 slower and more accurate.
         """
-        check_k(k, len(self))
         matrix, single = as_queries(queries, self._dim)
+        if allowed is not None:
+            wanted = np.unique(as_ids(allowed))
+            check_k(k, len(wanted))
+            ids, scores = exact_search(wanted, self.vectors(wanted), matrix, k)
+            return (ids[0], scores[0]) if single else (ids, scores)
+        check_k(k, len(self))
         pool_size = max(pool or self.params.search_pool, k)
         while True:
             ids, scores, complete = self._search_pool(matrix, k, pool_size)
@@ -154,6 +158,18 @@ class NSGIndex:
                 break
             pool_size = min(2 * pool_size, len(self._ids))  # tombstones crowded the pool
         return (ids[0], scores[0]) if single else (ids, scores)
+
+    def ids(self) -> np.ndarray:
+        """The live ids, in slot order."""
+        return np.asarray(self._ids[self._alive], dtype=np.int64)
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of live *ids*, in that order."""
+        try:
+            slots = [self._slot[int(i)] for i in as_ids(ids)]
+        except KeyError as error:
+            raise VectorIndexError(f"id {error.args[0]} is not in the index") from None
+        return np.asarray(self._vectors[slots], dtype=np.float32).reshape(len(slots), self._dim)
 
     def save(self, path: Path) -> None:
         """Write a versioned directory atomically."""

@@ -9,13 +9,15 @@ the tuned model's request table on the same requests and the union catalog's too
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from toolnav.config import RouteParams
 from toolnav.embed import MiniLMEmbedder
 from toolnav.embed.request_table import TABLE_FILE, save_table
 from toolnav.errors import EmbeddingError, SourceError
 from toolnav.evaluation.evaluate import is_tuning_request, union_catalog
+from toolnav.progress import Progress, no_progress
 from toolnav.tool import embedding_text
 from toolnav.tuning.model import TuningExample
 
@@ -26,24 +28,22 @@ NEGATIVES = 5  # hard negatives kept per request
 
 
 def tuning_examples(directories: Sequence[Path], *, home: Path,
-                    progress: Callable[[str, int, int], None] | None = None
+                    progress: Progress = no_progress
                     ) -> list[TuningExample]:
     """(request, gold tool text, hard negatives) for every tuning request of the datasets.
 
     Raises:
         SourceError: a dataset is malformed, or no request falls in the tuning split.
     """
-    from toolnav.route import Router
-
     examples = []
     with union_catalog(directories, home=home, embedder=MiniLMEmbedder(),
-                       progress=progress) as (catalog, sets):
-        text_of = {entry.tool.name: embedding_text(entry.tool) for entry in catalog.entries()}
-        router = Router.open(catalog)
+                       progress=progress) as (toolnav, sets):
+        text_of = {entry.tool.name: embedding_text(entry.tool)
+                   for entry in toolnav.catalog.entries()}
+        router = toolnav.router(RouteParams())
         for labelled in sets:
             rows = [i for i, query in enumerate(labelled.queries) if is_tuning_request(query)]
-            if progress:
-                progress(f"hard negatives for {labelled.name}", 0, len(rows))
+            progress(f"hard negatives for {labelled.name}", 0, len(rows))
             results = router.route_batch([labelled.queries[i].text for i in rows],
                                          k=NEGATIVE_DEPTH, method="hybrid")
             for row, result in zip(rows, results, strict=True):
@@ -54,8 +54,7 @@ def tuning_examples(directories: Sequence[Path], *, home: Path,
                 examples.extend(TuningExample(labelled.queries[row].text, text,
                                               gold_texts - {text}, negatives)
                                 for text in sorted(gold_texts))
-            if progress:
-                progress(f"hard negatives for {labelled.name}", len(rows), len(rows))
+            progress(f"hard negatives for {labelled.name}", len(rows), len(rows))
     if not examples:
         raise SourceError("no request is in the tuning split (split \"dev\", or an even "
                           "crc32 of the id where a dataset has no splits)")
@@ -63,7 +62,7 @@ def tuning_examples(directories: Sequence[Path], *, home: Path,
 
 
 def train_table(directories: Sequence[Path], examples: Sequence[TuningExample], *, home: Path,
-                model_dir: Path, progress: Callable[[str, int, int], None] | None = None
+                model_dir: Path, progress: Progress = no_progress
                 ) -> Path:
     """Train the request table of the tuned model in *model_dir* on *examples* and the union
     catalog of *directories* (embedded by that model, into the home's cache); returns its path.
@@ -77,10 +76,10 @@ def train_table(directories: Sequence[Path], examples: Sequence[TuningExample], 
 
     teacher = MiniLMEmbedder(model_dir=model_dir, request_encoder="fp32")
     with union_catalog(directories, home=home, embedder=teacher, progress=progress
-                       ) as (catalog, _):
-        entries = catalog.entries()
-        tool_vectors = catalog.embeddings([entry.id for entry in entries])
-    tool_texts = [embedding_text(entry.tool) for entry in entries]
+                       ) as (toolnav, _):
+        indexed = toolnav.maintainer.snapshot()
+    tool_vectors = indexed.vectors
+    tool_texts = [embedding_text(tool) for tool in indexed.tools]
     positions: dict[str, list[int]] = defaultdict(list)
     for position, text in enumerate(tool_texts):
         positions[text].append(position)
@@ -93,13 +92,12 @@ def train_table(directories: Sequence[Path], examples: Sequence[TuningExample], 
         raise EmbeddingError("no tuning example's gold tool is in the datasets' catalog, so "
                              "there is nothing to train the request table on; pass the "
                              "dataset folders the examples came from")
-    if progress:
-        progress("request table: embedding the requests and tokens", 0, 1)
+    progress("request table: embedding the requests and tokens", 0, 1)
     table = train_request_table(
         teacher, tool_texts, tool_vectors, requests,
         [intent_spans(request) for request in requests],
         [sorted(gold[request]) for request in requests],
         progress=(lambda step, total, loss: progress(
-            f"training the request table (loss {loss:.3f})", step, total)) if progress else None)
+            f"training the request table (loss {loss:.3f})", step, total)))
     save_table(table, model_dir / TABLE_FILE)
     return model_dir / TABLE_FILE

@@ -71,7 +71,7 @@ class TuningReport:
 
 def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | None = None,
                epochs: int = 2, learning_rate: float = 3e-5, batch_size: int = 32,
-               threads: int = 2, progress: Callable[[int, int, float], None] | None = None
+               progress: Callable[[int, int, float], None] | None = None
                ) -> TuningReport:
     """Train from *base* (default: the bundled model) and write the tuned model to *target*.
 
@@ -83,7 +83,6 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
         target: output directory (replaced).
         base: a model directory to start from.
         epochs, learning_rate, batch_size: optimiser settings (AdamW, linear warm-up and decay).
-        threads: torch CPU threads.
         progress: called as ``progress(step, total_steps, loss)`` after every step.
 
     Raises:
@@ -101,7 +100,6 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
 
     base = base or bundled_model_dir()
     torch.manual_seed(SEED)
-    torch.set_num_threads(threads)
     shuffler = random.Random(SEED)
     try:
         tokenizer = Tokenizer.from_file(str(base / "tokenizer.json"))

@@ -39,7 +39,7 @@ _INIT_BATCH = 1024
 def train_request_table(teacher: MiniLMEmbedder, tool_texts: Sequence[str],
                         tool_vectors: np.ndarray, requests: Sequence[str],
                         spans: Sequence[Sequence[Span]], gold: Sequence[Sequence[int]], *,
-                        epochs: int = EPOCHS, threads: int = 2,
+                        epochs: int = EPOCHS,
                         progress: Callable[[int, int, float], None] | None = None
                         ) -> np.ndarray:
     """A (vocabulary, dim) request table distilled from *teacher* (see the module docstring).
@@ -53,7 +53,6 @@ def train_request_table(teacher: MiniLMEmbedder, tool_texts: Sequence[str],
         spans: per request, its sub-intent spans (`toolnav.route.intent_spans`).
         gold: per request, the positions in *tool_texts* of its gold tools.
         epochs: passes over the texts.
-        threads: torch CPU threads.
         progress: called as ``progress(step, total_steps, loss)`` after every step.
 
     Raises:
@@ -71,7 +70,6 @@ def train_request_table(teacher: MiniLMEmbedder, tool_texts: Sequence[str],
     import torch
 
     torch.manual_seed(SEED)
-    torch.set_num_threads(threads)
     tokenizer = load_tokenizer(teacher.model_dir)
     request_vectors = teacher.embed_spans(requests, spans)
     texts: list[list[int]] = [_token_ids(encoding) for encoding in
@@ -138,7 +136,7 @@ def _single_token_vectors(teacher: MiniLMEmbedder, tokenizer) -> np.ndarray:
 
     vocabulary = tokenizer.get_vocab_size()
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    encoder = TorchEncoder(teacher.model_dir, teacher.threads)
+    encoder = TorchEncoder(teacher.model_dir)
     vectors = np.zeros((vocabulary, teacher.dim), dtype=np.float32)
     for start in range(0, vocabulary, _INIT_BATCH):
         ids = np.arange(start, min(vocabulary, start + _INIT_BATCH))

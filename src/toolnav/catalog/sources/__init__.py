@@ -12,8 +12,9 @@ Example:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from toolnav.catalog.sources.openai_json import read_text, tools_from_data, tools_from_file
 from toolnav.catalog.sources.python import tools_from_module
@@ -29,10 +30,12 @@ _GENERIC_STEMS = {"tools", "functions", "catalog", "openapi", "spec", "mcp"}
 
 @dataclass(frozen=True)
 class LoadedSource:
-    """The tools of one source and the label they are filed under."""
+    """The tools of one source, the label they are filed under, and the configurations of the
+    downstream servers it defines (server name -> config; the only place secrets live)."""
 
     name: str
     tools: list[Tool]
+    servers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_source(spec: str | Path, *, name: str | None = None, base_url: str | None = None

@@ -1,0 +1,114 @@
+"""The CatalogStore protocol: what every catalog backend (SQLite now, Postgres for replicas) keeps.
+
+A store holds tools (with stable integer ids, also their ids in the vector index), the
+configurations of downstream servers (stored once, by server name: the only place their secrets
+live), per-tool feedback, and a version counter bumped by every change to the set of tools, so
+readers (the router, replicas) notice changes with one cheap read. Parsing sources and
+namespacing policy sit above it in `toolnav.catalog.catalog`; embedding and indexing in
+`toolnav.indexing`.
+
+Example:
+    change = store.replace_source("weather", tools, servers={})
+    if store.version != seen: refresh()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from toolnav.tool import Tool
+
+__all__ = ["CatalogEntry", "CatalogStore", "SourceChange"]
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A stored tool with its stable integer id (also its id in the vector index)."""
+
+    id: int
+    tool: Tool
+    original_name: str
+
+
+@dataclass(frozen=True)
+class SourceChange:
+    """What replacing one source's tools did."""
+
+    source: str
+    added: list[str]
+    updated: list[str]
+    unchanged: int
+    removed: list[str]
+    renamed: dict[str, str]
+
+
+@runtime_checkable
+class CatalogStore(Protocol):
+    """Persistent tools, server configurations, feedback and a change counter.
+
+    Every method is safe to call from several threads; every multi-row change is atomic.
+    """
+
+    @property
+    def version(self) -> int:
+        """A counter that increases with every change to the set of tools."""
+        ...
+
+    def entries(self) -> list[CatalogEntry]:
+        """Every stored tool, in id order."""
+        ...
+
+    def get(self, name: str) -> CatalogEntry | None:
+        """The entry with that exact name, if any."""
+        ...
+
+    def count(self) -> int:
+        """Number of stored tools."""
+        ...
+
+    def sources(self) -> dict[str, int]:
+        """Tool count per source label."""
+        ...
+
+    def replace_source(self, source: str, tools: Iterable[Tool], *,
+                       servers: Mapping[str, Mapping[str, Any]] | None = None) -> SourceChange:
+        """Make the store hold exactly *tools* (and, if given, *servers*) for *source*.
+
+        A tool whose name another source already uses is stored as ``source__name``.
+
+        Raises:
+            CatalogError: a name cannot be made unique, or a server name belongs to another
+                source.
+        """
+        ...
+
+    def remove(self, names: Iterable[str]) -> int:
+        """Delete tools by name; returns how many existed."""
+        ...
+
+    def server_config(self, name: str) -> dict[str, Any] | None:
+        """The stored configuration of downstream server *name* (with its secrets), if any."""
+        ...
+
+    def server_names(self) -> dict[str, str]:
+        """Downstream server name -> the source that defines it (no configurations)."""
+        ...
+
+    @property
+    def feedback_version(self) -> int:
+        """A counter that increases with every recorded outcome."""
+        ...
+
+    def feedback(self) -> dict[str, tuple[float, int]]:
+        """Tool name -> (success rate as an exponentially weighted average, outcome count)."""
+        ...
+
+    def record_outcome(self, name: str, success: bool, alpha: float) -> tuple[float, int]:
+        """Fold one call outcome into the tool's weighted success rate; returns the new state."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

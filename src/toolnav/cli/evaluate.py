@@ -1,0 +1,125 @@
+"""`toolnav eval`: routing quality on labelled datasets, and abstention calibration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from toolnav.cli._common import console, error_console, progress, split_list, state
+from toolnav.embed import MiniLMEmbedder, load_default_embedder, tuned_model_dir
+from toolnav.errors import BackendUnavailable, ConfigError
+
+__all__ = ["evaluate"]
+
+
+def evaluate(
+    datasets: Annotated[list[Path], typer.Argument(help=(
+        "Dataset folders (tools.jsonl + queries.jsonl); several are scored over the union of "
+        "their catalogs."), show_default=False)],
+    k: Annotated[str, typer.Option("--k", help="Comma-separated cut-offs.")] = "1,5,10",
+    methods: Annotated[str, typer.Option("--methods", help="Comma-separated methods.")] = (
+        "bm25,dense,hybrid"),
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write recall@k PNG here.")] = None,
+    held_out: Annotated[bool, typer.Option(
+        "--held-out", help="Score only requests `toolnav tune` does not train on.")] = False,
+    abstention: Annotated[bool, typer.Option("--abstention", help=(
+        "Instead: calibrate abstain_below on the tuning split with each request's gold tools "
+        "removed, then measure it on the held-out requests."))] = False,
+    abstention_target: Annotated[float, typer.Option(
+        min=0.01, max=0.99, help="Share of gold-removed tuning requests to abstain on."
+    )] = 0.8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score routing on labelled requests: recall@k, complete@k, NDCG@k, MRR."""
+    from toolnav.evaluation.evaluate import evaluate_datasets, plot_recall_curves
+
+    if abstention:
+        if plot or held_out:
+            raise ConfigError("--abstention always calibrates on the tuning split and reports "
+                              "the held-out requests; drop --plot and --held-out")
+        _evaluate_abstention(datasets, abstention_target, as_json, _eval_embedder())
+        return
+    ks = _parse_ks(k)
+    if plot:
+        _require_matplotlib()
+    if not held_out and tuned_model_dir(state.settings.home):
+        error_console.print("note: this home routes with a tuned model; requests it trained on "
+                            "score too well; pass --held-out for an unbiased figure")
+    with progress() as update:
+        report = evaluate_datasets(datasets, home=state.settings.home, ks=ks,
+                                   embedder=_eval_embedder(),
+                                   methods=split_list(methods), held_out=held_out,
+                                   progress=update)
+    if plot:
+        plot_recall_curves(report, plot)
+        error_console.print(f"plot written to {plot}")
+    if as_json:
+        print(json.dumps([row.__dict__ for row in report.rows], indent=2))
+        return
+    for dataset in dict.fromkeys(row.dataset for row in report.rows):
+        rows = [row for row in report.rows if row.dataset == dataset]
+        table = Table("metric", *(row.method for row in rows),
+                      title=f"{dataset}: {rows[0].queries} requests, {rows[0].catalog_size} "
+                            "tools in the catalog")
+        for metric in rows[0].metrics:
+            table.add_row(metric, *(f"{row.metrics[metric]:.3f}" for row in rows))
+        console.print(table)
+
+
+def _require_matplotlib() -> None:
+    """Refuse --plot before any work when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise BackendUnavailable("--plot needs matplotlib: pip install 'toolnav[plot]'"
+                                 ) from None
+
+
+def _eval_embedder() -> MiniLMEmbedder:
+    """The home's model as routing uses it; says which request encoder that is."""
+    settings = state.settings
+    embedder = load_default_embedder(settings.home, request_encoder=settings.request_encoder,
+                                     threads=settings.threads, cache_dir=settings.cache_dir)
+    error_console.print(f"requests are embedded by the {embedder.request_encoder} request "
+                        "encoder (TOOLNAV_REQUEST_ENCODER=table|int8|fp32 chooses)")
+    return embedder
+
+
+def _evaluate_abstention(datasets: list[Path], target: float, as_json: bool,
+                         embedder: MiniLMEmbedder) -> None:
+    from toolnav.evaluation.abstention import evaluate_abstention
+
+    with progress() as update:
+        threshold, reports = evaluate_abstention(datasets, home=state.settings.home,
+                                                 embedder=embedder,
+                                                 target=target, progress=update)
+    if as_json:
+        print(json.dumps({"threshold": threshold,
+                          "held_out": {name: report.__dict__ for name, report in
+                                       reports.items()}}, indent=2))
+        return
+    table = Table("held-out set", "requests", "abstained, gold removed", "abstained, normal",
+                  "recall@5 lost", "separation (AUC)",
+                  title=f"abstain_below = {threshold:.3f} (abstains on {target:.0%} of the "
+                        "gold-removed tuning requests)")
+    for name, report in reports.items():
+        table.add_row(name, str(report.requests), f"{report.abstained_without_gold:.1%}",
+                      f"{report.abstained_normal:.1%}", f"{report.recall_drop:.3f}",
+                      f"{report.separation:.3f}")
+    console.print(table)
+    console.print(f"use it: TOOLNAV_ABSTAIN_BELOW={threshold:.3f}")
+
+
+def _parse_ks(text: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(int(part) for part in split_list(text))
+    except ValueError:
+        raise ConfigError(f"--k {text!r}: expected comma-separated integers like 1,5,10"
+                          ) from None
+    if not ks or min(ks) < 1:
+        raise ConfigError(f"--k {text!r}: cut-offs must be positive integers")
+    return ks
