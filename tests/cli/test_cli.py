@@ -148,3 +148,56 @@ def test_eval_abstention_calibrates_a_threshold_that_search_then_uses(tmp_path):
                            env={"TOOLNAV_ABSTAIN_BELOW": "2"}).stderr
     assert "TOOLNAV_ABSTAIN_BELOW: abstain_below is a cosine" in out_of_range
     assert "must be in [-1, 1], got 2.0" in out_of_range
+
+
+def test_version_help_and_bad_method_before_any_work(tmp_path):
+    assert toolnav(tmp_path, "--version").stdout.startswith("toolnav ")
+    shown = toolnav(tmp_path, "search", "--help").stdout
+    assert "<bool>" not in shown and "--json" in shown and "hybrid|dense|bm25" in shown
+    bad = toolnav(tmp_path / "empty", "search", "weather", "--method", "semantic", check_exit=2)
+    assert "semantic" in bad.stderr and not (tmp_path / "empty" / "index").exists()
+    empty = toolnav(tmp_path, "search", "   ", check_exit=1)
+    assert "the request is empty" in empty.stderr
+
+
+def test_call_arguments_from_a_file_and_from_standard_input(tmp_path):
+    from tests.sources.services import EXAMPLES
+
+    home = tmp_path / "home"
+    toolnav(home, "add", str(EXAMPLES / "python_tools.py"))
+    arguments = tmp_path / "args.json"
+    arguments.write_text('{"a": 2, "b": 40}')
+    assert toolnav(home, "call", "add_numbers", "--args", f"@{arguments}").stdout.strip() == "42"
+    piped = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), "call",
+                            "add_numbers", "--args", "-"], input='{"a": 1, "b": 1}',
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and piped.stdout.strip() == "2", piped.stderr
+    missing = toolnav(home, "call", "add_numbers", "--args", "@nope.json", check_exit=1)
+    assert "cannot read nope.json" in missing.stderr
+
+
+def test_plot_without_matplotlib_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    from toolnav.cli import main
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    monkeypatch.setattr(sys, "argv", ["toolnav", "--home", str(tmp_path), "eval",
+                                      str(tmp_path), "--plot", str(tmp_path / "p.png")])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    assert "pip install 'toolnav[plot]'" in capsys.readouterr().err
+
+
+def test_progress_without_a_terminal_is_plain_lines(monkeypatch, capsys):
+    from toolnav.cli import _common
+
+    clock = iter([0.0, 1.0, 11.0, 12.0, 30.0])
+    monkeypatch.setattr(_common.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(_common.error_console, "is_terminal", False)
+    with _common.progress() as update:
+        update("embedding tools", 1, 10)      # 1 s in: too soon to print
+        update("embedding tools", 5, 10)      # 11 s: a line
+        update("embedding tools", 6, 10)      # 12 s: too soon again
+        update("embedding tools", 10, 10)     # done, and lines were printed: a last line
+    assert capsys.readouterr().err.splitlines() == ["embedding tools: 5/10",
+                                                    "embedding tools: 10/10"]

@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from toolnav.cli import catalog, demo, evaluate, run, search, tune
 from toolnav.cli._common import HomeOption, error_console, state
@@ -69,8 +70,9 @@ def main() -> None:
     except ToolnavError as error:
         if state.debug:
             raise
-        error_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True,
-                            markup=True)
+        # The message is plain text: brackets in it (paths, extras) are not rich markup.
+        error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False,
+                            soft_wrap=True)
         sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         error_console.print("aborted")
