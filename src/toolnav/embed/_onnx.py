@@ -9,12 +9,13 @@ reference on every text, so it never embeds tools.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from toolnav._atomic import replaced_file
 
 __all__ = ["CACHE_NAME", "INT8_CACHE_NAME", "OnnxEncoder", "cached_graph"]
 
@@ -97,9 +98,8 @@ def _export(model_dir: Path, target: Path) -> None:
                           output_names=["states"], dynamic_axes=axes, dynamo=False)
         fused = optimizer.optimize_model(str(raw), model_type="bert", num_heads=HEADS,
                                          hidden_size=HIDDEN, opt_level=1)
-        staged = Path(scratch) / "fused.onnx"
-        fused.save_model_to_file(str(staged))
-        os.replace(staged, target)
+        with replaced_file(target) as staged:
+            fused.save_model_to_file(str(staged))
 
 
 def _quantise(source: Path, target: Path) -> None:
@@ -107,8 +107,6 @@ def _quantise(source: Path, target: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        staged = Path(scratch) / "int8.onnx"
+    with replaced_file(target) as staged:
         quantize_dynamic(source, staged, weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        os.replace(staged, target)
