@@ -201,3 +201,15 @@ def test_progress_without_a_terminal_is_plain_lines(monkeypatch, capsys):
         update("embedding tools", 10, 10)     # done, and lines were printed: a last line
     assert capsys.readouterr().err.splitlines() == ["embedding tools: 5/10",
                                                     "embedding tools: 10/10"]
+
+
+@pytest.mark.timeout(600)
+def test_search_k_above_the_search_depth_returns_k(tmp_path):
+    tools = tmp_path / "many.jsonl"
+    tools.write_text("\n".join(json.dumps({"name": f"task_{i}", "description":
+                                           f"handles task number {i} of area {i % 13}"})
+                               for i in range(300)))
+    toolnav(tmp_path / "home", "add", str(tools))
+    found = json.loads(toolnav(tmp_path / "home", "search", "handle a task", "-k", "150",
+                               "--json").stdout)
+    assert len({candidate["name"] for candidate in found["candidates"]}) == 150
