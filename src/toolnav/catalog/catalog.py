@@ -126,7 +126,13 @@ class Catalog:
             SourceError, SchemaError: the source is unreadable or invalid; nothing changes.
         """
         source = load_source(spec, name=name, base_url=base_url)
+        if source.servers:  # first: a server name clash must refuse before tools change
+            self._store.put_servers(source.name, source.servers)
         return self.add_tools(source.tools, source=source.name)
+
+    def server_config(self, name: str) -> dict[str, Any] | None:
+        """The config of downstream MCP server *name* (for `toolnav.execute.Executor`)."""
+        return self._store.server_config(name)
 
     def add_tools(self, tools: Iterable[Tool], *, source: str) -> SourceChange:
         """Replace the tools filed under *source* with *tools* (added, updated or removed)."""

@@ -1,4 +1,5 @@
-"""SQLite persistence for the catalog: tools, a change counter, and per-tool feedback.
+"""SQLite persistence for the catalog: tools, downstream server configs, a change counter, and
+per-tool feedback.
 
 One file (``catalog.db``) in WAL mode; every multi-row change is a single transaction, so a
 failed or interrupted update leaves the previous catalog intact. Orchestration (sources,
@@ -14,9 +15,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from toolnav.catalog._sqlite import connect
 from toolnav.errors import CatalogError
@@ -38,6 +40,8 @@ CREATE TABLE IF NOT EXISTS tools (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tools_source ON tools (source, original_name);
+CREATE TABLE IF NOT EXISTS servers (name TEXT PRIMARY KEY, source TEXT NOT NULL,
+                                    config TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback (
     name TEXT PRIMARY KEY,
     success_rate REAL NOT NULL,
@@ -164,6 +168,29 @@ class SQLiteCatalogStore:
             if count:
                 self._bump_version()
         return count
+
+    def put_servers(self, source: str, servers: Mapping[str, Mapping[str, Any]]) -> None:
+        """Make *servers* (name -> config, secrets included) the server configs of *source*.
+
+        Raises:
+            CatalogError: a server name is already defined by another source.
+        """
+        with self._transaction():
+            for name in servers:
+                row = self._db.execute("SELECT source FROM servers WHERE name = ?",
+                                       (name,)).fetchone()
+                if row and row[0] != source:
+                    raise CatalogError(f"MCP server {name!r} is already defined by source "
+                                       f"{row[0]!r}; rename it in one of the two")
+            self._db.execute("DELETE FROM servers WHERE source = ?", (source,))
+            self._db.executemany("INSERT INTO servers VALUES (?, ?, ?)", [
+                (name, source, json.dumps(config, sort_keys=True))
+                for name, config in servers.items()])
+
+    def server_config(self, name: str) -> dict[str, Any] | None:
+        """The stored config of downstream server *name*, or None."""
+        row = self._db.execute("SELECT config FROM servers WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def feedback(self) -> dict[str, tuple[float, int]]:
         """Tool name -> (success rate as an exponentially weighted average, outcome count)."""

@@ -12,8 +12,9 @@ Example:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from toolnav.catalog.sources.openai_json import read_text, tools_from_data, tools_from_file
 from toolnav.catalog.sources.python import tools_from_module
@@ -29,10 +30,13 @@ _GENERIC_STEMS = {"tools", "functions", "catalog", "openapi", "spec", "mcp"}
 
 @dataclass(frozen=True)
 class LoadedSource:
-    """The tools of one source and the label they are filed under."""
+    """The tools of one source, the label they are filed under, and the downstream MCP server
+    configurations the source defines (by server name; tools name their server, the secrets in
+    these configurations are stored once and never copied into a tool)."""
 
     name: str
     tools: list[Tool]
+    servers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def load_source(spec: str | Path, *, name: str | None = None, base_url: str | None = None
@@ -68,7 +72,7 @@ def load_source(spec: str | Path, *, name: str | None = None, base_url: str | No
             raise SourceError(f"{spec}: no such file or directory")
         raise SourceError(f"{spec}: unknown source kind; use a .json/.jsonl file, a .py file, "
                           "a dataset directory, or python:package.module")
-    return LoadedSource(label, _tools_from_json_document(path, label, base_url))
+    return _load_json_document(path, label, base_url)
 
 
 def source_name_for(spec: str | Path) -> str:
@@ -82,7 +86,7 @@ def source_name_for(spec: str | Path) -> str:
     return path.parent.name if path.stem.lower() in _GENERIC_STEMS else path.stem
 
 
-def _tools_from_json_document(path: Path, label: str, base_url: str | None) -> list[Tool]:
+def _load_json_document(path: Path, label: str, base_url: str | None) -> LoadedSource:
     text = read_text(path)
     try:
         data = json.loads(text)
@@ -92,11 +96,12 @@ def _tools_from_json_document(path: Path, label: str, base_url: str | None) -> l
     if isinstance(data, dict) and "openapi" in data:
         from toolnav.catalog.sources.openapi import tools_from_openapi
 
-        return tools_from_openapi(data, source=label, base_url=base_url)
+        return LoadedSource(label, tools_from_openapi(data, source=label, base_url=base_url))
     if base_url:
         raise SourceError(_BASE_URL_MISUSE.format(spec=path))
     if isinstance(data, dict) and "mcpServers" in data:
         from toolnav.catalog.sources.mcp import tools_from_mcp_config
 
-        return tools_from_mcp_config(data, source=label)
-    return tools_from_data(data, source=label, where=str(path))
+        tools, servers = tools_from_mcp_config(data, source=label)
+        return LoadedSource(label, tools, servers)
+    return LoadedSource(label, tools_from_data(data, source=label, where=str(path)))
