@@ -35,6 +35,7 @@ from toolnav.embed import Embedder, MiniLMEmbedder, load_default_embedder
 from toolnav.errors import ConfigError, EmptyCatalog, ToolExecutionError, ToolnavError
 
 if TYPE_CHECKING:
+    from toolnav.execute import Executor
     from toolnav.route import RouteResult
 
 __all__ = ["app", "main"]
@@ -92,6 +93,15 @@ def main() -> None:
 
 def _open_catalog() -> Catalog:
     return Catalog.open(state.settings.home, embedder=_home_embedder())
+
+
+def _executor(catalog: Catalog, **limits: float) -> Executor:
+    """An executor whose MCP servers come from the catalog; their stderr goes to a log file
+    in the home, never to the terminal."""
+    from toolnav.execute import Executor
+
+    return Executor(catalog.server_config, stderr_log=state.settings.home / "downstream.log",
+                    **limits)
 
 
 def _home_embedder() -> Embedder | None:
@@ -355,14 +365,15 @@ def call(
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds.")] = 30.0,
 ) -> None:
     """Validate arguments against a tool's schema and execute it; exit 1 on a tool error."""
-    from toolnav.execute import Executor
+    from toolnav._blocking import BlockingRunner
     from toolnav.validate import validate_arguments
 
     with _open_catalog() as catalog:
         tool = catalog.get(name)
         arguments = validate_arguments(tool, args, allow_unknown=allow_unknown)
-        with Executor(timeout_seconds=timeout) as executor:
-            result = executor.execute(tool, arguments)
+        with BlockingRunner() as runner, \
+                runner.wrap(_executor(catalog, timeout_seconds=timeout)) as executor:
+            result = runner.call(executor.execute, tool, arguments)
         catalog.record_outcome(tool.name, not result.is_error)
     if result.is_error:
         raise ToolExecutionError(result.content)
@@ -382,21 +393,21 @@ def run(
 
     Exits 0 when answered, 3 when the repair or step bound ended the run, 1 on errors.
     """
+    from toolnav._blocking import BlockingRunner
     from toolnav.agent import Agent, AgentParams
-    from toolnav.execute import Executor
     from toolnav.llm import ChatClient
     from toolnav.route import Router
 
     params = AgentParams(k=k, token_budget=budget, max_repairs=max_repairs, max_steps=max_steps)
-    with (ChatClient(state.settings.llm) as llm, _open_catalog() as catalog,
-          Executor() as executor):
+    with ChatClient(state.settings.llm) as llm, _open_catalog() as catalog:
         if len(catalog) == 0:
             raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE`")
         _build_index(catalog)
-        agent = Agent(Router.open(catalog, state.settings.route), llm,
-                      trace_dir=state.settings.home / "traces", executor=executor,
-                      params=params, feedback=catalog)
-        outcome = agent.run(request)
+        with BlockingRunner() as runner, runner.wrap(_executor(catalog)) as executor:
+            agent = Agent(Router.open(catalog, state.settings.route), llm,
+                          trace_dir=state.settings.home / "traces", executor=executor,
+                          params=params, feedback=catalog)
+            outcome = runner.call(agent.run, request)
     for made in outcome.calls:
         marker = "[red]error[/]" if made["result"]["is_error"] else "[green]ok[/]"
         console.print(f"{marker} {made['tool']}({json.dumps(made['arguments'])}) -> "
