@@ -23,10 +23,11 @@ from pathlib import Path
 import httpx
 
 SERVER_SCRIPT = Path(__file__).with_name("server.py")
+TINY_SERVER_SCRIPT = Path(__file__).with_name("tiny_server.py")
 MODES = ("healthy", "hang", "die", "garbage", "changing")
 
-__all__ = ["MODES", "SERVER_SCRIPT", "descendant_pids", "free_port", "http_server",
-           "stdio_config"]
+__all__ = ["MODES", "SERVER_SCRIPT", "TINY_SERVER_SCRIPT", "descendant_pids", "free_port",
+           "http_server", "stdio_config", "tiny_config"]
 
 
 def stdio_config(mode: str, **extra: object) -> dict:
@@ -34,6 +35,11 @@ def stdio_config(mode: str, **extra: object) -> dict:
     if mode not in MODES:
         raise ValueError(f"unknown fault mode {mode!r}; one of {MODES}")
     return {"command": sys.executable, "args": [str(SERVER_SCRIPT), mode], **extra}
+
+
+def tiny_config() -> dict:
+    """The ``mcpServers`` entry of the dependency-free stdio server (``add`` only)."""
+    return {"command": sys.executable, "args": [str(TINY_SERVER_SCRIPT)]}
 
 
 def free_port() -> int:
@@ -67,7 +73,8 @@ def http_server(mode: str, *, startup_seconds: float = 20.0) -> Iterator[str]:
 
 
 def descendant_pids(root: int | None = None) -> set[int]:
-    """Every live (non-zombie) process below *root* (default: this process), from /proc."""
+    """Every process below *root* (default: this process), from /proc; zombies count too (a
+    child that exited but was never reaped is a leak)."""
     root = os.getpid() if root is None else root
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -79,8 +86,7 @@ def descendant_pids(root: int | None = None) -> set[int]:
             continue  # exited while we looked
         # The command name may hold spaces or parentheses: fields start after the last ')'.
         fields = stat[stat.rindex(")") + 2:].split()
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
     found: set[int] = set()
     stack = [root]
     while stack:

@@ -1,7 +1,8 @@
 """Small real MCP servers that misbehave on purpose, for fault tests (one script, one mode each).
 
-Run as ``python tests/faults/server.py MODE [--http PORT]``. Every mode serves the healthy tools
-(``add``, ``echo``, ``slow``, ``pid``) plus its fault:
+Run as ``python tests/faults/server.py MODE [--http PORT]``. Every mode but ``garbage`` serves the
+healthy tools (``add``, ``echo``, ``slow``, ``pid``) plus its fault (`tiny_server.py` is a
+dependency-free server for tests that start hundreds):
 
 - ``healthy``: nothing else.
 - ``hang``: ``hang`` never returns.
@@ -21,6 +22,7 @@ import contextlib
 import os
 import sys
 import time
+from pathlib import Path
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -41,9 +43,11 @@ def build(mode: str) -> MCPServer:
         return text
 
     @server.tool()
-    async def slow(seconds: float) -> str:
-        """Sleep, then say how long."""
+    async def slow(seconds: float, marker: str = "") -> str:
+        """Sleep, then say how long; create the file *marker* (if given) to prove it finished."""
         await anyio.sleep(seconds)
+        if marker:
+            Path(marker).write_text("finished")
         return f"slept {seconds}"
 
     @server.tool()
