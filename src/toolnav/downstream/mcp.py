@@ -64,6 +64,13 @@ class _Session:
     client: Client | None = None
     error: str | None = None
     fault: str | None = None  # the last transport fault, e.g. non-JSON-RPC output
+    handshake: anyio.CancelScope | None = None
+
+    def request_stop(self) -> None:
+        """Ask the holding task to close the session, cutting a handshake short."""
+        self.stop.set()
+        if self.handshake is not None and self.client is None:
+            self.handshake.cancel()
 
 
 @dataclass(eq=False)
@@ -139,7 +146,7 @@ class MCPPool:
         with anyio.CancelScope(shield=True):
             sessions = [server.session for server in self._servers.values() if server.session]
             for session in sessions:
-                session.stop.set()
+                session.request_stop()
             with anyio.move_on_after(_CLOSE_GRACE_SECONDS):
                 for session in sessions:
                     await session.finished.wait()
@@ -242,7 +249,7 @@ class MCPPool:
             entry = self._servers[server] = _Server(server, config)
         elif entry.config != config:  # reconfigured: the old session is for the old server
             if entry.session is not None:
-                entry.session.stop.set()
+                entry.session.request_stop()
             entry.config, entry.session = config, None
             entry.delay, entry.retry_at = self._backoff[0], 0.0
         return entry
@@ -278,6 +285,7 @@ class MCPPool:
         try:
             with anyio.CancelScope(deadline=anyio.current_time() + self._connect_timeout
                                    ) as handshake:
+                session.handshake = handshake
                 async with connect(entry.config, entry.name, errlog=self._errlog,
                                    message_handler=self._handler(entry, session)) as client:
                     handshake.deadline = math.inf
@@ -288,7 +296,7 @@ class MCPPool:
                         session.settled.set()
                         await session.stop.wait()
                         watchers.cancel_scope.cancel()
-            if handshake.cancelled_caught:
+            if handshake.cancelled_caught and not session.stop.is_set():
                 self._fail(entry, session, f"MCP server {entry.name!r} did not complete the MCP "
                            f"handshake within {self._connect_timeout:g} s"
                            + _fault_note(session))
@@ -324,7 +332,7 @@ class MCPPool:
         """Stop *session* (if still current); with a cause, back off before reconnecting."""
         if entry.session is not session or session.stop.is_set():
             return
-        session.stop.set()
+        session.request_stop()
         if cause is not None:
             self._fail(entry, session, cause)
 
