@@ -15,6 +15,8 @@ import pytest
 
 from toolnav.tool import Tool
 
+pytest_plugins = ["tests.faults.fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 

@@ -1,4 +1,4 @@
-"""Execution on real sources: Python callables, the example HTTP service, an MCP stdio server."""
+"""Execution on real sources: Python callables, the example HTTP service, MCP over stdio/HTTP."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ import pytest
 from tests.sources.services import EXAMPLES, MCP_CONFIG, start_shop
 from toolnav.catalog.sources.mcp import tools_from_mcp_config
 from toolnav.catalog.sources.python import tools_from_module
-from toolnav.errors import ConfigError
+from toolnav.errors import ConfigError, ToolExecutionError
 from toolnav.execute import Executor
 from toolnav.tool import Tool
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.anyio]
 
 PYTHON_TOOLS = {tool.name: tool for tool in tools_from_module(str(EXAMPLES / "python_tools.py"))}
+NO_SERVERS = {}.get
+
+
+async def run_one(tool, arguments, **limits):
+    """Execute one call on a fresh executor that knows no MCP servers."""
+    async with Executor(NO_SERVERS, **limits) as executor:
+        return await executor.execute(tool, arguments)
 
 
 @pytest.fixture(scope="module")
@@ -25,105 +32,144 @@ def shop():
 
 
 @pytest.fixture(scope="module")
-def calc_tools():
-    return {tool.name: tool for tool in tools_from_mcp_config(MCP_CONFIG)}
+def calc():
+    """The example server's tools and its config lookup."""
+    tools, servers = tools_from_mcp_config(MCP_CONFIG)
+    return {tool.name: tool for tool in tools}, servers.get
 
 
-def test_python_call_returns_structured_data():
-    result = Executor().execute(PYTHON_TOOLS["convert_temperature"], {"value": 100, "unit": "C"})
+async def test_python_call_returns_structured_data():
+    result = await run_one(PYTHON_TOOLS["convert_temperature"], {"value": 100, "unit": "C"})
     assert not result.is_error
     assert result.data == {"value": 212.0, "unit": "F"}
     assert result.content == '{"value": 212.0, "unit": "F"}'
 
 
-def test_python_exception_becomes_tool_error():
-    result = Executor().execute(PYTHON_TOOLS["divide"], {"numerator": 1, "denominator": 0})
+async def test_python_exception_becomes_tool_error():
+    result = await run_one(PYTHON_TOOLS["divide"], {"numerator": 1, "denominator": 0})
     assert result.is_error
     assert "ZeroDivisionError" in result.content and result.data is None
 
 
-def test_timeout_becomes_tool_error():
-    result = Executor(timeout_seconds=0.2).execute(PYTHON_TOOLS["wait"], {"seconds": 2})
-    assert result.is_error and "timed out after 0.2 s" in result.content
+async def test_timeout_becomes_tool_error():
+    result = await run_one(PYTHON_TOOLS["wait"], {"seconds": 2}, timeout_seconds=0.2)
+    assert result.is_error and "tool 'wait' timed out after 0.2 s" in result.content
+    assert "keeps running in its worker thread" in result.content
     assert result.seconds < 1.5
 
 
-def test_output_is_truncated_at_the_limit():
-    result = Executor(max_output_chars=50).execute(PYTHON_TOOLS["repeat_text"],
-                                                   {"text": "abc", "times": 100})
+async def test_async_python_tool_is_cancelled_on_timeout():
+    import anyio
+
+    finished = []
+
+    async def nap(seconds: float) -> str:
+        await anyio.sleep(seconds)
+        finished.append(seconds)
+        return "rested"
+
+    tool = Tool(name="nap", binding={"kind": "python", "target": f"{__name__}:_NAP"})
+    globals()["_NAP"] = nap
+    result = await run_one(tool, {"seconds": 0.5}, timeout_seconds=0.1)
+    assert result.is_error and "timed out after 0.1 s (cancelled)" in result.content
+    await anyio.sleep(0.6)
+    assert finished == []  # cancelled, not left running
+
+
+async def test_output_is_truncated_at_the_limit():
+    result = await run_one(PYTHON_TOOLS["repeat_text"], {"text": "abc", "times": 100},
+                           max_output_chars=50)
     assert not result.is_error and result.truncated
     assert result.content.startswith("abc" * 16) and "limit 50" in result.content
 
 
-def test_unbound_and_broken_bindings_are_tool_errors():
-    assert "no executable binding" in Executor().execute(Tool(name="x"), {}).content
+async def test_unbound_and_broken_bindings_are_tool_errors():
+    assert "no executable binding" in (await run_one(Tool(name="x"), {})).content
     broken = Tool(name="y", binding={"kind": "python", "target": "no_such_mod:f"})
-    assert Executor().execute(broken, {}).is_error
+    assert (await run_one(broken, {})).is_error
 
 
-def test_positional_only_parameters_are_passed_in_order():
+async def test_positional_only_parameters_are_passed_in_order():
     power = Tool(name="pow", binding={"kind": "python", "target": "operator:pow",
                                       "positional": ["a", "b"]})
-    assert Executor().execute(power, {"b": 3, "a": 2}).data == 8
+    assert (await run_one(power, {"b": 3, "a": 2})).data == 8
 
 
-def test_http_get_with_path_and_query(shop):
+async def test_http_get_with_path_and_query(shop):
     _, tools = shop
-    result = Executor().execute(tools["search_items"], {"q": "lamp", "limit": 1})
+    result = await run_one(tools["search_items"], {"q": "lamp", "limit": 1})
     assert not result.is_error and result.data == [{"id": 1, "name": "desk lamp", "price": 25.0}]
-    assert Executor().execute(tools["get_item"], {"item_id": 3}).data["name"] == "oak desk"
+    assert (await run_one(tools["get_item"], {"item_id": 3})).data["name"] == "oak desk"
 
 
-def test_http_post_with_header_and_body(shop):
+async def test_http_post_with_header_and_body(shop):
     _, tools = shop
-    result = Executor().execute(tools["create_order"], {"X-Customer": "ann", "item_id": 2,
-                                                        "quantity": 3})
+    result = await run_one(tools["create_order"], {"X-Customer": "ann", "item_id": 2,
+                                                   "quantity": 3})
     assert not result.is_error
     assert result.data["customer"] == "ann" and result.data["quantity"] == 3
 
 
-def test_http_error_status_becomes_tool_error(shop):
+async def test_http_error_status_becomes_tool_error(shop):
     _, tools = shop
-    result = Executor().execute(tools["get_item"], {"item_id": 99})
+    result = await run_one(tools["get_item"], {"item_id": 99})
     assert result.is_error and "HTTP 404" in result.content and "no item 99" in result.content
 
 
-def test_http_unreachable_becomes_tool_error(shop):
+async def test_http_unreachable_becomes_tool_error(shop):
     _, tools = shop
     dead = Tool(name="dead", binding={**tools["get_item"].binding,
                                       "base_url": "http://127.0.0.1:9"})
-    assert Executor(timeout_seconds=2).execute(dead, {"item_id": 1}).is_error
+    result = await run_one(dead, {"item_id": 1}, timeout_seconds=2)
+    assert result.is_error and "http://127.0.0.1:9/items/1 failed" in result.content
 
 
-def test_mcp_call_over_stdio(calc_tools):
-    with Executor() as executor:
-        result = executor.execute(calc_tools["calc__multiply"], {"a": 6, "b": 7})
+async def test_mcp_call_over_stdio(calc):
+    tools, servers = calc
+    async with Executor(servers) as executor:
+        result = await executor.execute(tools["calc__multiply"], {"a": 6, "b": 7})
         assert not result.is_error
         assert "42" in result.content
         # One server process answers both calls: the session is reused.
-        counts = [executor.execute(calc_tools["calc__calls_served"], {}).content
+        counts = [(await executor.execute(tools["calc__calls_served"], {})).content
                   for _ in range(2)]
+        assert executor.downstream_states()["calc"]["state"] == "ready"
     assert counts == ['{"result": 1}', '{"result": 2}']
-    with Executor() as fresh:  # a new executor starts its own server
-        assert fresh.execute(calc_tools["calc__calls_served"], {}).data == {"result": 1}
+    async with Executor(servers) as fresh:  # a new executor starts its own server
+        assert (await fresh.execute(tools["calc__calls_served"], {})).data == {"result": 1}
 
 
-def test_mcp_server_that_cannot_start_is_a_tool_error(calc_tools):
-    broken = Tool(name="gone", binding={**calc_tools["calc__multiply"].binding,
-                                        "config": {"command": "/nonexistent/server"}})
-    with Executor(timeout_seconds=10) as executor:
-        result = executor.execute(broken, {"a": 1, "b": 2})
+async def test_mcp_server_that_cannot_start_is_a_tool_error(calc):
+    tools, _ = calc
+    async with Executor({"calc": {"command": "/nonexistent/server"}}.get,
+                        timeout_seconds=10) as executor:
+        result = await executor.execute(tools["calc__multiply"], {"a": 1, "b": 2})
     assert result.is_error and result.seconds < 10
+    assert result.content == "MCP server 'calc': command not found: '/nonexistent/server'"
 
 
-def test_mcp_error_result_becomes_tool_error(calc_tools):
-    result = Executor().execute(calc_tools["calc__refuse"], {"reason": "no way"})
+async def test_mcp_unknown_server_is_a_tool_error(calc):
+    tools, _ = calc
+    result = await run_one(tools["calc__multiply"], {"a": 1, "b": 2})
+    assert result.is_error and "MCP server 'calc' is not configured" in result.content
+
+
+async def test_mcp_error_result_becomes_tool_error(calc):
+    tools, servers = calc
+    async with Executor(servers) as executor:
+        result = await executor.execute(tools["calc__refuse"], {"reason": "no way"})
     assert result.is_error and "refused: no way" in result.content
+
+
+async def test_executor_must_be_open():
+    with pytest.raises(ToolExecutionError, match="not open"):
+        await Executor(NO_SERVERS).execute(PYTHON_TOOLS["divide"], {"numerator": 1,
+                                                                     "denominator": 2})
 
 
 def test_bad_limits():
     with pytest.raises(ConfigError):
-        Executor(timeout_seconds=0)
+        Executor(NO_SERVERS, timeout_seconds=0)
 
 
 def test_cli_call_validates_then_executes(tmp_path):
@@ -148,22 +194,56 @@ def test_cli_call_validates_then_executes(tmp_path):
     assert "no tool named" in toolnav("call", "nope", check_exit=1).stderr
 
 
-def test_mcp_over_streamable_http():
+def test_cli_call_runs_an_mcp_tool_from_the_stored_server_config(tmp_path):
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+
+    config = {"mcpServers": {"calc": {**MCP_CONFIG["mcpServers"]["calc"],
+                                      "env": {"CALC_TOKEN": "s3cret-value"}}}}
+    path = tmp_path / "servers.json"
+    path.write_text(json.dumps(config))
+    home = tmp_path / "home"
+
+    def toolnav(*args):
+        return subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    assert toolnav("add", str(path)).returncode == 0
+    called = toolnav("call", "calc__multiply", "--args", '{"a": 6, "b": 7}')
+    assert called.returncode == 0, called.stderr
+    assert json.loads(called.stdout) == {"result": 42.0}
+    with sqlite3.connect(home / "catalog.db") as db:
+        records = " ".join(row[0] for row in db.execute("SELECT data FROM tools"))
+        stored = json.loads(db.execute("SELECT config FROM servers WHERE name = 'calc'"
+                                       ).fetchone()[0])
+    assert "calc__multiply" in records and "s3cret-value" not in records
+    assert stored["env"] == {"CALC_TOKEN": "s3cret-value"}
+    assert (home / "downstream.log").exists()  # the server's stderr went there
+
+
+async def test_mcp_over_streamable_http():
     from tests.sources.services import start_mcp_http
 
     process, url = start_mcp_http()
     try:
-        tools = {tool.name: tool for tool in
-                 tools_from_mcp_config({"mcpServers": {"web": {"url": url}}})}
-        assert tools["web__shout"].binding["config"] == {"url": url}
-        result = Executor().execute(tools["web__shout"], {"text": "hi"})
+        import anyio.to_thread
+
+        tools, servers = await anyio.to_thread.run_sync(  # it runs its own event loop
+            tools_from_mcp_config, {"mcpServers": {"web": {"url": url}}})
+        shout = {tool.name: tool for tool in tools}["web__shout"]
+        assert shout.binding == {"kind": "mcp", "server": "web", "tool": "shout"}
+        assert servers == {"web": {"url": url}}
+        async with Executor(servers.get) as executor:
+            result = await executor.execute(shout, {"text": "hi"})
         assert not result.is_error and "HI" in result.content
     finally:
         process.kill()
         process.wait()
 
 
-def test_http_reading_stops_at_the_output_limit():
+async def test_http_reading_stops_at_the_output_limit():
     """An endless response is cut at the limit instead of being read until the timeout."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -187,7 +267,7 @@ def test_http_reading_stops_at_the_output_limit():
     try:
         tool = Tool(name="stream", binding={"kind": "http", "method": "GET", "path": "/",
                                             "base_url": f"http://127.0.0.1:{server.server_port}"})
-        result = Executor(timeout_seconds=5, max_output_chars=1000).execute(tool, {})
+        result = await run_one(tool, {}, timeout_seconds=5, max_output_chars=1000)
     finally:
         server.shutdown()
         server.server_close()

@@ -5,14 +5,14 @@ life, so long-lived async resources (downstream MCP sessions, HTTP pools) surviv
 instead of being rebuilt by a fresh loop per call.
 
 Example:
-    with BlockingRunner() as runner:
+    with BlockingRunner() as runner, runner.wrap(Executor(store.server_config)) as executor:
         result = runner.call(executor.execute, tool, {"a": 1})
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, TypeVar
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
@@ -32,6 +32,14 @@ class BlockingRunner:
     def call(self, func: Callable[..., Awaitable[T]], *args: Any) -> T:
         """``await func(*args)`` on the runner's loop and return (or raise) its result."""
         return self._portal.call(func, *args)
+
+    def wrap(self, manager: AbstractAsyncContextManager[T]) -> AbstractContextManager[T]:
+        """A sync context manager that enters and exits *manager* in one task on the loop.
+
+        Async resources that own a task group (the `toolnav.execute.Executor`) must be entered
+        and exited by the same task; separate `call`s would run in different tasks.
+        """
+        return self._portal.wrap_async_context_manager(manager)
 
     def close(self) -> None:
         """Stop the loop; resources still bound to it must be closed first."""

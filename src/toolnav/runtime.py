@@ -21,8 +21,9 @@ from pathlib import Path
 
 from toolnav.catalog import Catalog, EmbeddingCache
 from toolnav.config import RouteParams, Settings
+from toolnav.downstream.mcp import ToolsChangedHook
 from toolnav.embed import Embedder, load_default_embedder
-from toolnav.execute import Executor
+from toolnav.execute import DEFAULT_TIMEOUT_SECONDS, Executor
 from toolnav.indexing import IndexMaintainer, IndexReport
 from toolnav.progress import Progress, no_progress
 from toolnav.route import Router
@@ -30,6 +31,7 @@ from toolnav.route import Router
 __all__ = ["Toolnav", "configure_process"]
 
 EMBEDDING_CACHE_FILE = "embeddings.db"
+DOWNSTREAM_LOG = "downstream.log"
 _configured = threading.Event()
 
 
@@ -82,7 +84,6 @@ class Toolnav:
         self._embedder = embedder
         self._maintainer: IndexMaintainer | None = None
         self._routers: dict[RouteParams, tuple[Router, int]] = {}
-        self._executor: Executor | None = None
         self._lock = threading.RLock()
 
     @classmethod
@@ -145,18 +146,18 @@ class Toolnav:
             self._routers[params] = (router, feedback_version)
             return router
 
-    @property
-    def executor(self) -> Executor:
-        """Runs validated calls on their sources (created on first use)."""
-        with self._lock:
-            if self._executor is None:
-                self._executor = Executor()
-            return self._executor
+    def executor(self, *, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+                 on_tools_changed: ToolsChangedHook | None = None) -> Executor:
+        """A new executor for this home: downstream MCP servers are looked up in the catalog
+        (their secrets never leave the store) and their stderr goes to ``logs/downstream.log``
+        in the home, not to the terminal. Enter it with ``async with`` (sync code:
+        `toolnav._blocking.BlockingRunner.wrap`)."""
+        return Executor(self.catalog.server_config, timeout_seconds=timeout_seconds,
+                        stderr_log=self.settings.home / "logs" / DOWNSTREAM_LOG,
+                        on_tools_changed=on_tools_changed)
 
     def close(self) -> None:
-        """Release the executor, databases and connections."""
-        if self._executor is not None:
-            self._executor.close()
+        """Release the databases and connections."""
         self.catalog.close()
         self._cache.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import anyio
 import pytest
 
 from tests.fake_llm import FakeLLM, text, tool_call
@@ -11,6 +12,7 @@ from tests.sources.services import EXAMPLES
 from toolnav.agent import Agent, AgentParams
 from toolnav.config import LLMSettings
 from toolnav.errors import ConfigError, LLMError
+from toolnav.execute import Executor
 from toolnav.llm import ChatClient
 from toolnav.runtime import Toolnav
 
@@ -24,12 +26,22 @@ def toolnav(tmp_path, hashing_embedder):
         yield opened
 
 
+def run_agent(router, client, request, *, trace_dir, server_config=None, **options):
+    """Run one request through an Agent on a fresh executor (its own event loop)."""
+    async def main():
+        async with Executor(server_config or {}.get) as executor:
+            agent = Agent(router, client, trace_dir=trace_dir, executor=executor, **options)
+            return await agent.run(request)
+
+    return anyio.run(main)
+
+
 def _run(toolnav, script, request="add 2 and 3", **params):
     with FakeLLM(script) as llm:
         client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake", max_retries=0))
-        agent = Agent(toolnav.router(), client, trace_dir=toolnav.settings.home / "traces",
-                      params=AgentParams(**params), feedback=toolnav.catalog)
-        outcome = agent.run(request)
+        outcome = run_agent(toolnav.router(), client, request,
+                            trace_dir=toolnav.settings.home / "traces",
+                            params=AgentParams(**params), feedback=toolnav.catalog)
     trace = [json.loads(line) for line in outcome.trace_path.read_text().splitlines()]
     return outcome, llm.requests, trace
 
@@ -104,8 +116,8 @@ def test_llm_failure_and_bad_input(toolnav):
     with pytest.raises(ConfigError):
         AgentParams(max_steps=0)
     with pytest.raises(ConfigError, match="empty"):
-        Agent(toolnav.router(), ChatClient(LLMSettings(base_url="http://x", model="m")),
-              trace_dir=toolnav.settings.home).run("  ")
+        run_agent(toolnav.router(), ChatClient(LLMSettings(base_url="http://x", model="m")),
+                  "  ", trace_dir=toolnav.settings.home)
 
 
 def _toolnav(home, *args, env=None, check_exit=0):
@@ -148,17 +160,16 @@ def test_cli_run_without_llm_and_trace_errors(tmp_path):
 
 def test_loop_calls_a_downstream_mcp_tool(tmp_path, hashing_embedder):
     from tests.sources.services import MCP_CONFIG
-    from toolnav.execute import Executor
 
     config = tmp_path / "servers.json"
     config.write_text(json.dumps(MCP_CONFIG))
     with Toolnav.open(tmp_path / "home", embedder=hashing_embedder) as toolnav, \
-            Executor() as executor, FakeLLM([tool_call("calc__multiply", {"a": 6, "b": "7"}),
-                                             text("42")]) as llm:
+            FakeLLM([tool_call("calc__multiply", {"a": 6, "b": "7"}), text("42")]) as llm:
         toolnav.catalog.add_source(config)
         client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
-        outcome = Agent(toolnav.router(), client, trace_dir=tmp_path / "traces",
-                        executor=executor).run("multiply 6 by 7")
+        outcome = run_agent(toolnav.router(), client, "multiply 6 by 7",
+                            trace_dir=tmp_path / "traces",
+                            server_config=toolnav.catalog.server_config)
     assert outcome.status == "answered"
     assert outcome.calls[0]["arguments"] == {"a": 6, "b": 7}
     assert '"result": 42' in outcome.calls[0]["result"]["content"]
@@ -174,8 +185,8 @@ def test_abstention_offers_no_tools(toolnav):
 
     with FakeLLM([text("I have no tool for that.")]) as llm:
         client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
-        outcome = Agent(Abstaining(), client,
-                        trace_dir=toolnav.settings.home / "t").run("sing a song")
+        outcome = run_agent(Abstaining(), client, "sing a song",
+                            trace_dir=toolnav.settings.home / "t")
     assert outcome.status == "answered" and "tools" not in llm.requests[0]
 
 
@@ -193,7 +204,7 @@ def test_a_dotted_name_is_offered_safely_and_mapped_back(toolnav):
 
     with FakeLLM([tool_call("math_add_numbers", {"a": 2, "b": 3}), text("5")]) as llm:
         client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
-        outcome = Agent(OneTool(), client, trace_dir=toolnav.settings.home / "t").run("add 2 and 3")
+        outcome = run_agent(OneTool(), client, "add 2 and 3", trace_dir=toolnav.settings.home / "t")
     assert [tool["function"]["name"] for tool in llm.requests[0]["tools"]] == \
         ["math_add_numbers"]
     assert outcome.status == "answered" and outcome.calls[0]["tool"] == "math.add.numbers"

@@ -7,8 +7,8 @@ errors. When the router abstains, no tools are offered and the model answers on 
 Every step is appended to a JSONL trace (one file per run under ``trace_dir``).
 
 Example:
-    agent = Agent(router, ChatClient(settings.llm), trace_dir=settings.home / "traces")
-    outcome = agent.run("convert 100 F to Celsius"); print(outcome.status, outcome.answer)
+    agent = Agent(router, llm, trace_dir=home / "traces", executor=executor)
+    outcome = await agent.run("convert 100 F to Celsius"); print(outcome.status, outcome.answer)
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+import anyio.to_thread
 
 from toolnav.errors import ConfigError, ToolNotFound, ValidationFailed
 from toolnav.execute import Executor, ToolResult
@@ -114,22 +116,22 @@ class Agent:
         router: anything with ``route(request, k)`` returning a `toolnav.route.RouteResult`.
         llm: the chat client.
         trace_dir: where trace files go (usually ``<toolnav home>/traces``).
-        executor: runs the calls (default limits if omitted).
+        executor: runs the calls (an open `toolnav.execute.Executor`).
         params: the run's bounds.
         feedback: a catalog to record each call's success in (``record_outcome``), or None.
     """
 
     def __init__(self, router: _Routes, llm: ChatClient, *, trace_dir: Path,
-                 executor: Executor | None = None, params: AgentParams | None = None,
+                 executor: Executor, params: AgentParams | None = None,
                  feedback: _Feedback | None = None) -> None:
         self.router = router
         self.llm = llm
         self.trace_dir = Path(trace_dir)
-        self.executor = executor or Executor()
+        self.executor = executor
         self.params = params or AgentParams()
         self.feedback = feedback
 
-    def run(self, request: str) -> AgentOutcome:
+    async def run(self, request: str) -> AgentOutcome:
         """Answer *request* with tools; see `AgentOutcome` for the ways a run ends.
 
         Raises:
@@ -148,13 +150,16 @@ class Agent:
         for step in range(1, self.params.max_steps + 1):
             outcome.steps = step
             tick = time.perf_counter()
-            reply = self.llm.complete(messages, rendered.payload or None)
+            # The chat client blocks; a worker thread keeps the loop (and downstream sessions)
+            # serving meanwhile.
+            reply = await anyio.to_thread.run_sync(self.llm.complete, messages,
+                                                   rendered.payload or None)
             tracer.event("llm", step=step, output=reply.to_message(), ms=_ms(tick))
             messages.append(reply.to_message())
             if not reply.tool_calls:
                 outcome.status, outcome.answer = "answered", reply.content or ""
                 break
-            if self._handle_calls(reply, rendered, messages, outcome, tracer, step):
+            if await self._handle_calls(reply, rendered, messages, outcome, tracer, step):
                 break
         else:
             outcome.answer = (f"no final answer within {self.params.max_steps} LLM turns; "
@@ -175,9 +180,9 @@ class Agent:
                      tokens=rendered.tokens, payload=rendered.payload)
         return rendered
 
-    def _handle_calls(self, reply: AssistantMessage, rendered: RenderedTools,
-                      messages: list[dict[str, Any]], outcome: AgentOutcome, tracer: Tracer,
-                      step: int) -> bool:
+    async def _handle_calls(self, reply: AssistantMessage, rendered: RenderedTools,
+                            messages: list[dict[str, Any]], outcome: AgentOutcome,
+                            tracer: Tracer, step: int) -> bool:
         """Validate and execute each call, appending tool messages; True when the run stops."""
         for call in reply.tool_calls:
             try:
@@ -195,7 +200,7 @@ class Agent:
                 messages.append(_tool_message(call, str(error)))
                 continue
             tracer.event("validation", step=step, tool=tool.name, ok=True, arguments=arguments)
-            result = self.executor.execute(tool, arguments)
+            result = await self.executor.execute(tool, arguments)
             tracer.event("execution", step=step, result=result.to_dict())
             outcome.calls.append({"tool": tool.name, "arguments": arguments,
                                   "result": result.to_dict()})

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from toolnav._blocking import BlockingRunner
 from toolnav.cli._common import (
     console,
     error_console,
@@ -34,15 +35,15 @@ def call(
     timeout: Annotated[float, typer.Option(min=0.001, help="Seconds.")] = 30.0,
 ) -> None:
     """Validate arguments against a tool's schema and execute it; exit 1 on a tool error."""
-    from toolnav.execute import Executor
     from toolnav.validate import validate_arguments
 
     text = read_json_argument(args, "--args")
     with open_runtime() as toolnav:
         tool = toolnav.catalog.get(name)
         arguments = validate_arguments(tool, text, allow_unknown=allow_unknown)
-        with Executor(timeout_seconds=timeout) as executor:
-            result = executor.execute(tool, arguments)
+        with BlockingRunner() as runner, \
+                runner.wrap(toolnav.executor(timeout_seconds=timeout)) as executor:
+            result = runner.call(executor.execute, tool, arguments)
         toolnav.catalog.record_outcome(tool.name, not result.is_error)
     if result.is_error:
         raise ToolExecutionError(result.content)
@@ -70,9 +71,10 @@ def run(
         require_tools(toolnav)
         with progress() as update:
             router = toolnav.router(state.settings.route, update)
-        agent = Agent(router, llm, trace_dir=state.settings.home / "traces",
-                      executor=toolnav.executor, params=params, feedback=toolnav.catalog)
-        outcome = agent.run(request)
+        with BlockingRunner() as runner, runner.wrap(toolnav.executor()) as executor:
+            agent = Agent(router, llm, trace_dir=state.settings.home / "traces",
+                          executor=executor, params=params, feedback=toolnav.catalog)
+            outcome = runner.call(agent.run, request)
     for made in outcome.calls:
         marker = "[red]error[/]" if made["result"]["is_error"] else "[green]ok[/]"
         console.print(f"{marker} {made['tool']}({json.dumps(made['arguments'])}) -> "

@@ -30,8 +30,9 @@ _GENERIC_STEMS = {"tools", "functions", "catalog", "openapi", "spec", "mcp"}
 
 @dataclass(frozen=True)
 class LoadedSource:
-    """The tools of one source, the label they are filed under, and the configurations of the
-    downstream servers it defines (server name -> config; the only place secrets live)."""
+    """The tools of one source, the label they are filed under, and the downstream MCP server
+    configurations the source defines (by server name; tools name their server, the secrets in
+    these configurations are stored once and never copied into a tool)."""
 
     name: str
     tools: list[Tool]
@@ -71,7 +72,7 @@ def load_source(spec: str | Path, *, name: str | None = None, base_url: str | No
             raise SourceError(f"{spec}: no such file or directory")
         raise SourceError(f"{spec}: unknown source kind; use a .json/.jsonl file, a .py file, "
                           "a dataset directory, or python:package.module")
-    return LoadedSource(label, _tools_from_json_document(path, label, base_url))
+    return _load_json_document(path, label, base_url)
 
 
 def source_name_for(spec: str | Path) -> str:
@@ -85,7 +86,7 @@ def source_name_for(spec: str | Path) -> str:
     return path.parent.name if path.stem.lower() in _GENERIC_STEMS else path.stem
 
 
-def _tools_from_json_document(path: Path, label: str, base_url: str | None) -> list[Tool]:
+def _load_json_document(path: Path, label: str, base_url: str | None) -> LoadedSource:
     text = read_text(path)
     try:
         data = json.loads(text)
@@ -95,11 +96,12 @@ def _tools_from_json_document(path: Path, label: str, base_url: str | None) -> l
     if isinstance(data, dict) and "openapi" in data:
         from toolnav.catalog.sources.openapi import tools_from_openapi
 
-        return tools_from_openapi(data, source=label, base_url=base_url)
+        return LoadedSource(label, tools_from_openapi(data, source=label, base_url=base_url))
     if base_url:
         raise SourceError(_BASE_URL_MISUSE.format(spec=path))
     if isinstance(data, dict) and "mcpServers" in data:
         from toolnav.catalog.sources.mcp import tools_from_mcp_config
 
-        return tools_from_mcp_config(data, source=label)
-    return tools_from_data(data, source=label, where=str(path))
+        tools, servers = tools_from_mcp_config(data, source=label)
+        return LoadedSource(label, tools, servers)
+    return LoadedSource(label, tools_from_data(data, source=label, where=str(path)))
