@@ -16,6 +16,8 @@ later step (validation, coercion, rendering, compaction, embedding text) works o
    A reference to nothing, a remote one (``other.json``, ``http://...``), an anchor
    (``#name``) or ``$dynamicRef`` is a `SchemaError` naming the schema and the pointer.
 4. Every ``pattern`` and ``patternProperties`` key must compile as a Python regex.
+5. A ``false`` subschema among ``properties`` (and other maps and lists of subschemas) becomes
+   the equivalent ``{"not": {}}``: jsonschema loses the path of errors from a bare ``false``.
 
 What a field *means* (object type for inputs, provider rules) is left to `toolnav.tool` and
 `toolnav.render`.
@@ -204,10 +206,11 @@ class _Resolver:
                 if key == "patternProperties":
                     for regex in value:
                         self.compile(regex, f"{child}/{_escape(regex)}")
-                copy[key] = {name: self.schema(sub, f"{child}/{_escape(name)}", depth + 2)
+                copy[key] = {name: _unless_false(self.schema(sub, f"{child}/{_escape(name)}",
+                                                             depth + 2))
                              for name, sub in value.items()}
             elif (key in _SCHEMA_LISTS or key == "items") and isinstance(value, list):
-                copy[key] = [self.schema(sub, f"{child}/{index}", depth + 2)
+                copy[key] = [_unless_false(self.schema(sub, f"{child}/{index}", depth + 2))
                              for index, sub in enumerate(value)]
             elif key in _SCHEMA_VALUES:
                 copy[key] = self.schema(value, child, depth + 1)
@@ -269,6 +272,11 @@ class _Resolver:
             raise SchemaError(f"{self.where} at {pointer}: {_printable(repr(regex[:80]))} is not "
                               f"a valid regular expression ({error}); fix or remove it"
                               ) from None
+
+
+def _unless_false(schema: Any) -> Any:
+    """``false`` as ``{"not": {}}``: same meaning, but jsonschema then reports where it failed."""
+    return {"not": {}} if schema is False else schema
 
 
 def _cut(target: Any) -> Any:

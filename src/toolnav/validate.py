@@ -179,6 +179,9 @@ def _issues_for(error: ValidationError, schema: Mapping[str, Any]) -> list[dict[
                  "expected": f"one of the declared parameters: {allowed}",
                  "given": _describe(instance[name])}
                 for name in instance if name not in declared]
+    if keyword == "not" and error.validator_value == {}:  # `false` in toolnav.schema's form
+        return [{"path": path or "(arguments)", "problem": "parameter is not accepted",
+                 "expected": "no value (leave it out)", "given": _describe(error.instance)}]
     return [{"path": path or "(arguments)", "problem": _problem(error),
              "expected": _expected(error.schema, keyword, error.validator_value),
              "given": _describe(error.instance)}]
