@@ -51,6 +51,7 @@ __all__ = [
     "json_value",
     "prepare_schema",
     "resolve_refs",
+    "short_repr",
 ]
 
 # 64 containers is ~32 nested schemas: the metaschema check then needs ~350 Python frames, far
@@ -164,8 +165,8 @@ def _plain(value: object, pointer: str, depth: int, where: str,
         copy = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise error(f"{where} at {pointer}: the key {key!r} is not a string; JSON object "
-                            "keys are strings")
+                raise error(f"{where} at {pointer}: the key {short_repr(key)} is not a string; "
+                            "JSON object keys are strings")
             child = f"{pointer}/{_escape(key)}"
             copy[_plain(key, child, depth, where, error)] = _plain(item, child, depth + 1, where,
                                                                     error)
@@ -360,11 +361,22 @@ def _at(where: str, pointer: str) -> str:
 
 
 def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
+    """*key* as a JSON pointer segment, printable (for messages only)."""
+    key = key.replace("~", "~0").replace("/", "~1")
+    return key if key.isascii() else _printable(key)
 
 
 def _pointer(parts: Any) -> str:
     return "#" + "".join(f"/{_escape(str(part))}" for part in parts)
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to *limit* characters, safe for any value (for error messages)."""
+    try:
+        text = repr(value)
+    except Exception:  # e.g. ValueError for an integer of more than 4,300 digits
+        text = f"<a {type(value).__name__}>"
+    return _printable(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _printable(text: str) -> str:

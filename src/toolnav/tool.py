@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolnav.errors import SchemaError, SourceError
-from toolnav.schema import json_value, prepare_schema
+from toolnav.schema import json_value, prepare_schema, short_repr
 
 __all__ = [
     "EMPTY_OBJECT_SCHEMA",
@@ -180,7 +180,8 @@ class Tool:
 def check_name(name: object) -> None:
     """Raise `SourceError` unless *name* is a usable tool name."""
     if not isinstance(name, str) or not name:
-        raise SourceError(f"a tool has no name (got {name!r}); every tool needs a non-empty 'name'")
+        raise SourceError(f"a tool has no name (got {short_repr(name)}); every tool needs a "
+                          "non-empty 'name'")
     if len(name) > MAX_NAME_LENGTH:
         raise SourceError(f"tool name {name[:40]!r}... is {len(name)} characters; "
                           f"the limit is {MAX_NAME_LENGTH}")
