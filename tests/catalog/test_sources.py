@@ -185,3 +185,24 @@ def test_nan_in_a_tools_file_is_a_schema_error_naming_the_pointer(tmp_path):
     with pytest.raises(SchemaError, match="tool #0: tool 'a': input schema at "
                                           "#/properties/n/maximum: nan is not a JSON number"):
         load_source(path)
+
+
+def test_python_defaults_and_models_become_safe_schemas(tmp_path):
+    module = write(tmp_path / "plots.py", textwrap.dedent('''
+        from pydantic import BaseModel
+
+        class Point(BaseModel):
+            x: int
+            y: int
+
+        def plot(to: Point, path: list[Point], scale: float = float("nan"),
+                 marks: tuple = (1, 2), seen: frozenset = frozenset()):
+            """Plot."""
+    '''))
+    (tool,) = load_source(module).tools
+    schema = tool.input_schema["properties"]
+    assert "default" not in schema["scale"] and "default" not in schema["seen"]
+    assert schema["marks"]["default"] == [1, 2]
+    assert schema["to"]["required"] == ["x", "y"]
+    assert schema["to"]["properties"]["x"]["type"] == "integer"
+    assert schema["path"]["items"] == schema["to"] and "$defs" not in tool.input_schema
