@@ -205,4 +205,5 @@ def test_python_defaults_and_models_become_safe_schemas(tmp_path):
     assert schema["marks"]["default"] == [1, 2]
     assert schema["to"]["required"] == ["x", "y"]
     assert schema["to"]["properties"]["x"]["type"] == "integer"
-    assert schema["path"]["items"] == schema["to"] and "$defs" not in tool.input_schema
+    assert schema["path"]["items"]["properties"] == schema["to"]["properties"]
+    assert "$defs" not in tool.input_schema
