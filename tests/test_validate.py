@@ -112,3 +112,77 @@ def test_seal_tools_gold_calls_pass_except_known_bad_labels():
     # 22 known bad labels (bench/validate.py lists them): all are type mismatches.
     assert len(calls) > 3000 and len(rejected) <= 22
     assert all(issue["problem"] == "wrong type" for issue in rejected)
+
+
+def test_missing_required_parameters_are_reported_once_each_in_order():
+    tool = Tool(name="three", input_schema={
+        "type": "object", "required": ["a", "b", "c"],
+        "properties": {"a": {"type": "string"}, "b": {"type": "integer"}, "c": {}}})
+    with pytest.raises(ValidationFailed) as caught:
+        validate_arguments(tool, {})
+    assert str(caught.value).splitlines() == [
+        "Invalid arguments for tool 'three' (3 problems); fix these and call it again:",
+        "- a: required parameter is missing; expected string; given nothing",
+        "- b: required parameter is missing; expected integer; given nothing",
+        "- c: required parameter is missing; expected any JSON value; given nothing",
+    ]
+
+
+def test_integral_float_for_an_integer_field_arrives_as_int():
+    arguments = validate_arguments(TOOL, {"restaurant": "X", "people": 2.0,
+                                          "contact": {"age": 40.0}})
+    assert arguments["people"] == 2 and type(arguments["people"]) is int
+    assert type(arguments["contact"]["age"]) is int
+    assert type(validate_arguments(TOOL, {"restaurant": "X", "people": 1,
+                                          "budget": 3.0})["budget"]) is float
+    with pytest.raises(ValidationFailed, match="people: wrong type"):
+        validate_arguments(TOOL, {"restaurant": "X", "people": 2.5})
+
+
+@pytest.mark.parametrize(("arguments", "problem"), [
+    ('{"restaurant": "X", "people": 1' + "0" * 5000 + "}", "integer literal too long"),
+    ({"restaurant": "X", "people": 10**5000}, "more than 4000 digits"),
+    ('{"restaurant": "X", "people": NaN}', "nan is not a JSON number"),
+    ({"restaurant": "X", "people": float("inf")}, "inf is not a JSON number"),
+    ({"restaurant": "bad \ud800", "people": 1}, "unpaired surrogate"),
+    ('{"restaurant": "\\ud800", "people": 1}', "unpaired surrogate"),
+    ("[" * 100_000, "nest too deeply"),
+    ({"restaurant": "X", "people": 1, "guests": {"a": {1, 2}}}, "a set is not a JSON value"),
+])
+def test_arguments_json_cannot_carry_fail_validation_cleanly(arguments, problem):
+    with pytest.raises(ValidationFailed, match=problem) as caught:
+        validate_arguments(TOOL, arguments)
+    str(caught.value).encode("utf-8")  # printable and writable: no lone surrogate inside
+
+
+def test_huge_integer_string_is_left_for_validation_to_report():
+    with pytest.raises(ValidationFailed, match="people: wrong type"):
+        validate_arguments(TOOL, {"restaurant": "X", "people": "9" * 5000})
+
+
+def test_boolean_subschema_gives_a_message_not_a_crash():
+    tool = Tool(name="t", input_schema={"type": "object", "properties": {
+        "legacy": False, "anything": True, "n": {"type": "integer"}}})
+    with pytest.raises(ValidationFailed) as caught:
+        validate_arguments(tool, {"legacy": 1, "anything": [1], "n": 1})
+    assert caught.value.issues == [{"path": "legacy", "problem": "parameter is not accepted",
+                                    "expected": "no value (leave it out)",
+                                    "given": "integer 1"}]
+
+
+def test_multiple_of_with_a_huge_integer_is_reported_not_raised():
+    tool = Tool(name="t", input_schema={"type": "object", "properties": {
+        "n": {"type": "number", "multipleOf": 0.5}}})
+    with pytest.raises(ValidationFailed):
+        validate_arguments(tool, {"n": 10**400 + 1})
+
+
+def test_recursive_schema_validates_to_the_cut():
+    tool = Tool(name="tree", input_schema={
+        "type": "object", "properties": {"root": {"$ref": "#/$defs/Node"}},
+        "$defs": {"Node": {"type": "object", "properties": {
+            "value": {"type": "integer"},
+            "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}}}}})
+    with pytest.raises(ValidationFailed) as caught:
+        validate_arguments(tool, {"root": {"value": 1, "children": [{"value": "x"}]}})
+    assert [issue["path"] for issue in caught.value.issues] == ["root.children[0].value"]

@@ -1,7 +1,8 @@
 """The Tool record: what a tool is called, what it does, what it takes, and how to run it.
 
-A `Tool` is immutable and validated on construction: the name is usable, the input schema is a
-JSON Schema (2020-12) object schema. It also defines the text that is embedded for retrieval and
+A `Tool` is immutable and validated on construction: the name is usable, every field is plain
+JSON, the input schema is a JSON Schema (2020-12) object schema, stored as `toolnav.schema` made
+it safe (ref-free, bounded). It also defines the text that is embedded for retrieval and
 a content hash that changes whenever anything that matters about the tool changes. Storage lives
 in `toolnav.catalog`; execution in `toolnav.execute`.
 
@@ -15,14 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from toolnav.errors import SchemaError, SourceError
+from toolnav.schema import json_value, prepare_schema, short_repr
 
 __all__ = [
     "EMPTY_OBJECT_SCHEMA",
@@ -39,8 +38,6 @@ MAX_NAME_LENGTH = 256
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _NON_WORD = re.compile(r"[^A-Za-z0-9]+")
-# One validator for the 2020-12 metaschema, built once: checking a schema is then ~2x faster.
-_METASCHEMA_VALIDATOR = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -55,15 +52,17 @@ class Tool:
         output_schema: optional JSON Schema of the structured result.
         source: where the tool came from (a file, module, server or API name); also the
             namespace used when two sources define the same name.
-        tags: free-form labels for filtering.
+        tags: free-form labels for filtering (``None`` for none; one string is one tag).
         group: the service or API the tool belongs to (an MCP server, an OpenAPI API, a
             RapidAPI listing); tools of one group are often needed together.
         binding: how to execute the tool, e.g. ``{"kind": "python", "target": "pkg.mod:func"}``;
             ``None`` for tools that can be routed but not executed.
 
     Raises:
-        SourceError: the name is empty, too long, or has control characters or outer spaces.
-        SchemaError: a schema is not a valid JSON Schema object schema.
+        SourceError: the name is empty, too long, or has control characters or outer spaces;
+            a text field is not a string; the binding is not plain JSON.
+        SchemaError: a schema is not plain JSON, not a valid JSON Schema (object schema for
+            the input), or unsafe to use (see `toolnav.schema.prepare_schema`).
     """
 
     name: str
@@ -77,12 +76,48 @@ class Tool:
 
     def __post_init__(self) -> None:
         check_name(self.name)
-        if not isinstance(self.description, str):
-            raise SourceError(f"tool {self.name!r}: description must be a string")
-        object.__setattr__(self, "tags", tuple(self.tags))
-        check_object_schema(self.input_schema, f"tool {self.name!r}: input schema")
+        label = f"tool {self.name!r}"
+        for name in ("description", "source", "group"):
+            _check_text(getattr(self, name), f"{label}: {name}")
+        object.__setattr__(self, "tags", _tags(self.tags, label))
+        object.__setattr__(self, "input_schema",
+                           _object_schema(self.input_schema, f"{label}: input schema"))
         if self.output_schema is not None:
-            check_schema(self.output_schema, f"tool {self.name!r}: output schema")
+            object.__setattr__(self, "output_schema",
+                               prepare_schema(self.output_schema, f"{label}: output schema"))
+        if self.binding is not None:
+            if not isinstance(self.binding, Mapping):
+                raise SourceError(f"{label}: binding must be a JSON object or null, got "
+                                  f"{type(self.binding).__name__}")
+            object.__setattr__(self, "binding",
+                               json_value(self.binding, f"{label}: binding", SourceError))
+
+    def renamed(self, *, name: str | None = None, source: str | None = None) -> Tool:
+        """A copy under another name and/or source, without checking the schemas again.
+
+        Use it instead of `dataclasses.replace` (which re-runs every check) for tools that are
+        already built, e.g. when a catalog files a tool as ``source__name``.
+
+        Args:
+            name: the new name (checked like any tool name); ``None`` keeps it.
+            source: the new source label; ``None`` keeps it.
+
+        Returns:
+            The new tool; schemas and binding are shared with this one.
+
+        Raises:
+            SourceError: the new name or source is unusable.
+        """
+        copy = object.__new__(Tool)
+        for key, value in self.__dict__.items():
+            object.__setattr__(copy, key, value)
+        if name is not None:
+            check_name(name)
+            object.__setattr__(copy, "name", name)
+        if source is not None:
+            _check_text(source, f"tool {copy.name!r}: source")
+            object.__setattr__(copy, "source", source)
+        return copy
 
     @property
     def content_hash(self) -> str:
@@ -109,19 +144,28 @@ class Tool:
         Args:
             data: the fields.
             trusted: skip validation (for records this package validated when storing them).
+
+        Returns:
+            The tool.
+
+        Raises:
+            SourceError, SchemaError: (untrusted data only) a field is missing or unusable.
         """
+        if not isinstance(data, Mapping):
+            raise SourceError(f"a tool record must be a JSON object, got {type(data).__name__}")
         fields = {
-            "name": data["name"],
+            "name": data.get("name"),
             "description": data.get("description") or "",
             "input_schema": data.get("input_schema") or dict(EMPTY_OBJECT_SCHEMA),
             "output_schema": data.get("output_schema"),
             "source": data.get("source") or "",
-            "tags": tuple(data.get("tags") or ()),
+            "tags": data.get("tags"),
             "group": data.get("group") or "",
             "binding": data.get("binding"),
         }
         if not trusted:
             return cls(**fields)
+        fields["tags"] = tuple(fields["tags"] or ())
         tool = object.__new__(cls)
         for key, value in fields.items():
             object.__setattr__(tool, key, value)
@@ -136,32 +180,46 @@ class Tool:
 def check_name(name: object) -> None:
     """Raise `SourceError` unless *name* is a usable tool name."""
     if not isinstance(name, str) or not name:
-        raise SourceError(f"a tool has no name (got {name!r}); every tool needs a non-empty 'name'")
+        raise SourceError(f"a tool has no name (got {short_repr(name)}); every tool needs a "
+                          "non-empty 'name'")
     if len(name) > MAX_NAME_LENGTH:
         raise SourceError(f"tool name {name[:40]!r}... is {len(name)} characters; "
                           f"the limit is {MAX_NAME_LENGTH}")
+    json_value(name, "a tool name", SourceError)
     if _CONTROL.search(name) or name != name.strip():
         raise SourceError(f"tool name {name!r} has control characters or leading/trailing "
                           "spaces; use letters, digits, '_', '-' or '.'")
 
 
-def check_schema(schema: object, where: str) -> None:
-    """Raise `SchemaError` unless *schema* is a valid JSON Schema (2020-12) document."""
+def _check_text(value: object, where: str) -> None:
+    if not isinstance(value, str):
+        raise SourceError(f"{where} must be a string, got {type(value).__name__}")
+    json_value(value, where, SourceError)
+
+
+def _tags(tags: object, label: str) -> tuple[str, ...]:
+    """The tags as a tuple of strings: ``None`` is no tags, a single string is one tag."""
+    if tags is None:
+        return ()
+    if isinstance(tags, str):
+        tags = (tags,)
+    if not isinstance(tags, Iterable) or isinstance(tags, Mapping):
+        raise SourceError(f"{label}: tags must be a list of strings, got {type(tags).__name__}")
+    result = tuple(tags)
+    for tag in result:
+        _check_text(tag, f"{label}: tag")
+    return result
+
+
+def _object_schema(schema: object, where: str) -> dict[str, Any]:
+    """`prepare_schema`, plus the rule that tool arguments are a JSON object."""
     if not isinstance(schema, Mapping):
         raise SchemaError(f"{where} must be a JSON object, got {type(schema).__name__}")
-    error = best_match(_METASCHEMA_VALIDATOR.iter_errors(schema))
-    if error is not None:
-        location = "/".join(str(part) for part in error.path) or "(root)"
-        raise SchemaError(f"{where} is not a valid JSON Schema at {location}: {error.message}")
-
-
-def check_object_schema(schema: object, where: str) -> None:
-    """Raise `SchemaError` unless *schema* is a valid JSON Schema whose type is ``object``."""
-    check_schema(schema, where)
-    assert isinstance(schema, Mapping)
-    if schema.get("type") != "object":
+    prepared = prepare_schema(schema, where)
+    if prepared.get("type") != "object":
         raise SchemaError(f"{where} must have \"type\": \"object\" (tool arguments are a JSON "
-                          f"object), got type {schema.get('type')!r}")
+                          f"object), got type {prepared.get('type')!r}")
+    return prepared
 
 
 def embedding_text(tool: Tool, max_chars: int = 1000) -> str:

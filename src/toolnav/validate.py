@@ -1,11 +1,14 @@
 """Check call arguments against a tool's input schema (JSON Schema 2020-12), with safe coercions.
 
-Only lossless coercions are applied before validation: ``"5"`` → ``5`` for an integer field,
-``"2.5"`` → ``2.5`` for a number, ``"true"``/``"false"`` for a boolean, and a JSON string that
-holds the expected object or array → the parsed value. Unknown top-level properties are
-rejected unless the schema allows them explicitly (``additionalProperties``) or the caller
-passes ``allow_unknown=True``. Failures raise `ValidationFailed` whose message lists every
-failing parameter with what was expected and what was given, so a model can repair the call.
+Only lossless coercions are applied before validation: ``"5"`` → ``5`` and ``5.0`` → ``5`` for
+an integer field (JSON Schema counts 5.0 as an integer; the function gets an `int`), ``"2.5"``
+→ ``2.5`` for a number, ``"true"``/``"false"`` for a boolean, and a JSON string that holds the
+expected object or array → the parsed value. Arguments must be plain JSON (see
+`toolnav.schema.json_value`: no NaN, no unpaired surrogates, no integers of thousands of
+digits). Unknown top-level properties are rejected unless the schema allows them explicitly
+(``additionalProperties``) or the caller passes ``allow_unknown=True``. Failures raise
+`ValidationFailed` whose message lists every failing parameter with what was expected and what
+was given, so a model can repair the call.
 
 Example:
     arguments = validate_arguments(tool, {"city": "Paris", "days": "3"})   # days -> 3
@@ -15,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +27,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from toolnav.errors import ValidationFailed
+from toolnav.schema import MAX_INTEGER_DIGITS, json_value
 from toolnav.tool import Tool
 
 __all__ = ["coerce_arguments", "validate_arguments"]
@@ -51,6 +56,13 @@ def validate_arguments(tool: Tool, arguments: object, *, allow_unknown: bool = F
     """
     if isinstance(arguments, str):
         arguments = _parse_json_object(tool.name, arguments)
+    try:
+        arguments = json_value(arguments, "arguments", ValidationFailed)
+    except ValidationFailed as error:
+        issue = {"path": "(arguments)", "problem": str(error), "expected": "plain JSON values",
+                 "given": "a value JSON cannot carry"}
+        raise ValidationFailed(_message(tool.name, [issue]), tool=tool.name,
+                               issues=[issue]) from None
     if not isinstance(arguments, Mapping):
         issue = {"path": "(arguments)", "problem": "arguments must be a JSON object",
                  "expected": "object", "given": _describe(arguments)}
@@ -60,19 +72,39 @@ def validate_arguments(tool: Tool, arguments: object, *, allow_unknown: bool = F
             and "patternProperties" not in schema:
         schema["additionalProperties"] = False
     coerced = coerce_arguments(dict(arguments), schema)
-    errors = sorted(Draft202012Validator(schema).iter_errors(coerced),
-                    key=lambda error: list(map(str, error.absolute_path)))
+    try:
+        errors = sorted(Draft202012Validator(schema).iter_errors(coerced),
+                        key=lambda error: list(map(str, error.absolute_path)))
+    except ArithmeticError:  # jsonschema's multipleOf divides, and a huge integer overflows
+        issue = {"path": "(arguments)", "problem": "a number is too large to check",
+                 "expected": "numbers within the float range", "given": "a huge number"}
+        raise ValidationFailed(_message(tool.name, [issue]), tool=tool.name,
+                               issues=[issue]) from None
     if not errors:
         return coerced
-    issues = [issue for error in errors for issue in _issues_for(error, schema)]
+    # jsonschema reports each missing required name separately, and each report lists them all.
+    issues = _unique([issue for error in errors for issue in _issues_for(error, schema)])
     raise ValidationFailed(_message(tool.name, issues), tool=tool.name, issues=issues)
 
 
 def coerce_arguments(value: Any, schema: Mapping[str, Any]) -> Any:
-    """Apply the safe coercions to *value* (recursively through objects and arrays)."""
+    """Apply the safe coercions to *value* (recursively through objects and arrays).
+
+    Args:
+        value: an argument value (plain JSON).
+        schema: the schema it should match; parts that are not schemas are ignored.
+
+    Returns:
+        The coerced value (*value* itself when nothing applies).
+    """
+    if not isinstance(schema, Mapping):
+        return value
     types = _types_of(schema)
     if isinstance(value, str) and "string" not in types:
         value = _coerce_string(value, types)
+    if isinstance(value, float) and "integer" in types and "number" not in types \
+            and value.is_integer():
+        return int(value)
     if isinstance(value, dict):
         properties = schema.get("properties")
         if isinstance(properties, Mapping):
@@ -88,22 +120,27 @@ def _types_of(schema: Mapping[str, Any]) -> set[str]:
     declared = schema.get("type")
     if isinstance(declared, str):
         return {declared}
-    return set(declared) if isinstance(declared, list) else set()
+    return {item for item in declared if isinstance(item, str)} \
+        if isinstance(declared, list) else set()
 
 
 def _coerce_string(text: str, types: set[str]) -> Any:
     stripped = text.strip()
+    if len(stripped) > MAX_INTEGER_DIGITS:
+        return text  # too long for a number; validation reports the string
     if "integer" in types and _INTEGER.match(stripped):
         return int(stripped)
     if "number" in types and _NUMBER.match(stripped):
         number = float(stripped)
+        if not math.isfinite(number):
+            return text
         return int(number) if number.is_integer() and "." not in stripped else number
     if "boolean" in types and stripped in ("true", "false"):
         return stripped == "true"
     if types & {"object", "array"} and stripped[:1] in ("{", "["):
         try:
-            parsed = json.loads(stripped)
-        except json.JSONDecodeError:
+            parsed = json_value(json.loads(stripped), "argument", ValidationFailed)
+        except (ValueError, RecursionError):  # ValidationFailed is a ValueError
             return text
         if _JSON_TYPES.get(type(parsed)) in types:
             return parsed
@@ -114,10 +151,14 @@ def _parse_json_object(tool: str, text: str) -> Any:
     try:
         return json.loads(text or "{}")
     except json.JSONDecodeError as error:
-        issue = {"path": "(arguments)", "problem": f"arguments are not valid JSON ({error.msg} "
-                 f"at column {error.colno})", "expected": "a JSON object",
-                 "given": _shorten(text)}
-        raise ValidationFailed(_message(tool, [issue]), tool=tool, issues=[issue]) from None
+        problem = f"arguments are not valid JSON ({error.msg} at column {error.colno})"
+    except ValueError:  # Python refuses integer literals of more than 4,300 digits
+        problem = "arguments hold an integer literal too long to read"
+    except RecursionError:
+        problem = "arguments nest too deeply to read"
+    issue = {"path": "(arguments)", "problem": problem, "expected": "a JSON object",
+             "given": _describe(text)}
+    raise ValidationFailed(_message(tool, [issue]), tool=tool, issues=[issue])
 
 
 def _issues_for(error: ValidationError, schema: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -138,6 +179,9 @@ def _issues_for(error: ValidationError, schema: Mapping[str, Any]) -> list[dict[
                  "expected": f"one of the declared parameters: {allowed}",
                  "given": _describe(instance[name])}
                 for name in instance if name not in declared]
+    if keyword == "not" and error.validator_value == {}:  # `false` in toolnav.schema's form
+        return [{"path": path or "(arguments)", "problem": "parameter is not accepted",
+                 "expected": "no value (leave it out)", "given": _describe(error.instance)}]
     return [{"path": path or "(arguments)", "problem": _problem(error),
              "expected": _expected(error.schema, keyword, error.validator_value),
              "given": _describe(error.instance)}]
@@ -154,7 +198,9 @@ def _problem(error: ValidationError) -> str:
     return problems.get(str(error.validator), error.message)
 
 
-def _expected(schema: Mapping[str, Any], keyword: str | None = None, value: Any = None) -> str:
+def _expected(schema: object, keyword: str | None = None, value: Any = None) -> str:
+    if not isinstance(schema, Mapping):  # a boolean subschema
+        return "any JSON value" if schema is True else "nothing (this value is not accepted)"
     bounds = {"minimum": ">= {}", "exclusiveMinimum": "> {}", "maximum": "<= {}",
               "exclusiveMaximum": "< {}", "minLength": "at least {} characters",
               "maxLength": "at most {} characters", "minItems": "at least {} items",
@@ -176,9 +222,22 @@ def _describe(value: Any) -> str:
     kind = _JSON_TYPES.get(type(value), type(value).__name__)
     try:
         shown = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        shown = repr(value)
+    except (TypeError, ValueError, RecursionError):
+        shown = "(not JSON)"
+    # Escape unpaired surrogates: the message must be printable and writable as UTF-8.
+    shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
     return f"{kind} {_shorten(shown)}"
+
+
+def _unique(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[str] = set()
+    unique = []
+    for issue in issues:
+        key = json.dumps(issue, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            unique.append(issue)
+    return unique
 
 
 def _shorten(text: str, limit: int = _GIVEN_CHARS) -> str:

@@ -161,3 +161,49 @@ def test_string_annotations_are_resolved(tmp_path):
     (tool,) = load_source(module).tools
     assert tool.input_schema["properties"]["unit"]["enum"] == ["C", "F"]
     assert tool.input_schema["properties"]["value"]["type"] == "number"
+
+
+def test_lone_surrogate_in_a_tools_file_is_a_source_error(tmp_path):
+    path = write(tmp_path / "t.json", '[{"name": "a", "description": "bad \\ud800 text"}]')
+    with pytest.raises(SourceError, match=r"tool #0: tool 'a': description: .*unpaired"):
+        load_source(path)
+
+
+def test_huge_integer_literal_in_a_tools_file_is_a_source_error(tmp_path):
+    path = write(tmp_path / "t.jsonl", '{"name": "a", "parameters": {"type": "object", '
+                 '"maxProperties": 1' + "0" * 5000 + "}}\n")
+    with pytest.raises(SourceError, match="more than 4,300 digits"):
+        load_source(path)
+    deep = write(tmp_path / "deep.json", "[" * 100_000)
+    with pytest.raises(SourceError, match="nests too deeply"):
+        load_source(deep)
+
+
+def test_nan_in_a_tools_file_is_a_schema_error_naming_the_pointer(tmp_path):
+    path = write(tmp_path / "t.json", '[{"name": "a", "parameters": {"type": "object", '
+                 '"properties": {"n": {"type": "number", "maximum": NaN}}}}]')
+    with pytest.raises(SchemaError, match="tool #0: tool 'a': input schema at "
+                                          "#/properties/n/maximum: nan is not a JSON number"):
+        load_source(path)
+
+
+def test_python_defaults_and_models_become_safe_schemas(tmp_path):
+    module = write(tmp_path / "plots.py", textwrap.dedent('''
+        from pydantic import BaseModel
+
+        class Point(BaseModel):
+            x: int
+            y: int
+
+        def plot(to: Point, path: list[Point], scale: float = float("nan"),
+                 marks: tuple = (1, 2), seen: frozenset = frozenset()):
+            """Plot."""
+    '''))
+    (tool,) = load_source(module).tools
+    schema = tool.input_schema["properties"]
+    assert "default" not in schema["scale"] and "default" not in schema["seen"]
+    assert schema["marks"]["default"] == [1, 2]
+    assert schema["to"]["required"] == ["x", "y"]
+    assert schema["to"]["properties"]["x"]["type"] == "integer"
+    assert schema["path"]["items"]["properties"] == schema["to"]["properties"]
+    assert "$defs" not in tool.input_schema

@@ -9,7 +9,7 @@ import pytest
 from tests.sources.services import EXAMPLES
 from toolnav.catalog.sources import load_source
 from toolnav.catalog.sources.openapi import tools_from_openapi
-from toolnav.errors import SourceError
+from toolnav.errors import SchemaError, SourceError
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -82,3 +82,42 @@ def test_load_source_passes_base_url_and_refuses_it_elsewhere(tmp_path):
         load_source(other, base_url="http://x")
     with pytest.raises(SourceError, match="applies to OpenAPI documents only"):
         load_source("python:math", base_url="http://x")
+
+
+def recursive_spec() -> dict:
+    node = {"type": "object", "properties": {
+        "value": {"type": "string"},
+        "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}}
+    body = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}
+    return {**SPEC, "components": {**SPEC.get("components", {}), "schemas": {
+        **SPEC.get("components", {}).get("schemas", {}), "Node": node}},
+        "paths": {**SPEC["paths"], "/trees": {"post": {"operationId": "plant_tree",
+                                                      "requestBody": body}}}}
+
+
+def test_recursive_schema_keeps_the_operation_with_the_cycle_cut():
+    tools = {tool.name: tool for tool in tools_from_openapi(recursive_spec(), source="shop")}
+    assert set(tools) == {"search_items", "get_item", "create_order", "plant_tree"}
+    children = tools["plant_tree"].input_schema["properties"]["children"]
+    assert children["items"]["properties"]["children"]["items"] == {"type": "object"}
+    assert tools["plant_tree"].binding["locations"] == {"value": "body", "children": "body"}
+
+
+def test_errors_name_the_document_and_the_operation(tmp_path):
+    spec = recursive_spec()
+    spec["paths"]["/trees"]["post"]["requestBody"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/Gone"}
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps(spec))
+    with pytest.raises(SchemaError, match=r"shop.json: operation POST /trees: request body "
+                                          r"schema at #/\$ref: \$ref '#/components/schemas/Gone' "
+                                          "points to nothing"):
+        load_source(path)
+
+
+def test_malformed_operations_are_source_errors():
+    for paths in ({"/a": []}, {"/a": {"get": {"parameters": [{"in": "query"}]}}},
+                  {"/a": {"get": {"parameters": [{"in": "query", "name": "q",
+                                                  "schema": {"pattern": "(["}}]}}}):
+        with pytest.raises((SourceError, SchemaError), match=r"OpenAPI document: (path|operation)"):
+            tools_from_openapi({**SPEC, "paths": paths})

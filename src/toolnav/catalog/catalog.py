@@ -164,6 +164,4 @@ def _server_of(tool: Tool) -> str | None:
 def _original(entry: CatalogEntry) -> Tool:
     """The stored tool under the name its source gave it (before any namespacing)."""
     tool = entry.tool
-    if tool.name == entry.original_name:
-        return tool
-    return Tool.from_dict({**tool.to_dict(), "name": entry.original_name}, trusted=True)
+    return tool if tool.name == entry.original_name else tool.renamed(name=entry.original_name)

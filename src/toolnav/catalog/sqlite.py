@@ -121,7 +121,7 @@ class SQLiteCatalogStore:
             CatalogError: a name cannot be made unique, or a server name is already defined by
                 another source.
         """
-        tools = [tool if tool.source == source else _with(tool, source=source) for tool in tools]
+        tools = [tool if tool.source == source else tool.renamed(source=source) for tool in tools]
         with self._connections.transaction() as db:
             self._replace_servers(db, source, servers or {})
             change = self._replace_tools(db, source, tools)
@@ -191,7 +191,7 @@ class SQLiteCatalogStore:
         for tool in tools:
             if tool.name in existing:
                 stored_name, stored_hash = existing.pop(tool.name)
-                final = tool if stored_name == tool.name else _with(tool, name=stored_name)
+                final = tool if stored_name == tool.name else tool.renamed(name=stored_name)
                 if final.content_hash == stored_hash:
                     unchanged += 1
                     continue
@@ -202,7 +202,7 @@ class SQLiteCatalogStore:
                 continue
             final = tool
             if _name_taken(db, tool.name):
-                final = _with(tool, name=f"{source}{NAMESPACE_SEPARATOR}{tool.name}")
+                final = tool.renamed(name=f"{source}{NAMESPACE_SEPARATOR}{tool.name}")
                 if _name_taken(db, final.name):
                     raise CatalogError(f"cannot add {tool.name!r} from {source!r}: both "
                                        f"{tool.name!r} and {final.name!r} are taken")
@@ -238,11 +238,6 @@ def _migrate_bindings_to_servers(db: Any) -> None:
         db.execute("UPDATE tools SET data = ?, content_hash = ? WHERE id = ?",
                    (_dump(tool), tool.content_hash, tool_id))
     _bump_version(db)
-
-
-def _with(tool: Tool, **fields: Any) -> Tool:
-    """*tool* with some fields replaced, without checking its schemas again (they were)."""
-    return Tool.from_dict({**tool.to_dict(), **fields}, trusted=True)
 
 
 def _name_taken(db: Any, name: str) -> bool:

@@ -2,7 +2,9 @@
 
 Recognised: ``python:pkg.module`` or a ``.py`` file (public functions), a ``.jsonl`` file (one
 tool per line), a ``.json`` file (OpenAI tools, an OpenAPI 3 document, or an ``mcpServers``
-configuration) and a directory holding ``tools.jsonl`` (the evaluation-data format).
+configuration), a directory holding ``tools.jsonl`` (the evaluation-data format), and an
+``http(s)://`` URL serving a JSON document (fetched by `toolnav.catalog.sources._http`; an
+OpenAPI document without an absolute ``servers`` URL is taken to be served where it was found).
 
 Example:
     source = load_source("examples/weather_tools.json")
@@ -11,12 +13,19 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
-from toolnav.catalog.sources.openai_json import read_text, tools_from_data, tools_from_file
+from toolnav.catalog.sources._http import fetch_text, is_url, origin_of
+from toolnav.catalog.sources.openai_json import (
+    parse_json,
+    read_text,
+    tools_from_data,
+    tools_from_file,
+    tools_from_jsonl,
+)
 from toolnav.catalog.sources.python import tools_from_module
 from toolnav.errors import SourceError
 from toolnav.tool import Tool
@@ -44,7 +53,7 @@ def load_source(spec: str | Path, *, name: str | None = None, base_url: str | No
     """Parse a source into tools, without touching any catalog.
 
     Args:
-        spec: a path or ``python:module`` (see the module docstring).
+        spec: a path, an ``http(s)://`` URL or ``python:module`` (see the module docstring).
         name: the source label; defaults to `source_name_for(spec)`.
         base_url: for an OpenAPI document, where the API is served (overrides ``servers``).
 
@@ -54,6 +63,11 @@ def load_source(spec: str | Path, *, name: str | None = None, base_url: str | No
     """
     label = name or source_name_for(spec)
     text_spec = str(spec)
+    if isinstance(spec, str) and is_url(spec):
+        text = fetch_text(spec)
+        if urlsplit(spec).path.lower().endswith(".jsonl"):
+            return LoadedSource(label, tools_from_jsonl(text, source=label, where=spec))
+        return _load_json_document(text, spec, label, base_url, served_at=origin_of(spec))
     if base_url and Path(text_spec).suffix.lower() != ".json":
         raise SourceError(_BASE_URL_MISUSE.format(spec=spec))
     if text_spec.startswith(PYTHON_PREFIX):
@@ -72,36 +86,41 @@ def load_source(spec: str | Path, *, name: str | None = None, base_url: str | No
             raise SourceError(f"{spec}: no such file or directory")
         raise SourceError(f"{spec}: unknown source kind; use a .json/.jsonl file, a .py file, "
                           "a dataset directory, or python:package.module")
-    return _load_json_document(path, label, base_url)
+    return _load_json_document(read_text(path), str(path), label, base_url)
 
 
 def source_name_for(spec: str | Path) -> str:
-    """Default label: the module name, or the file stem (its folder's name if generic)."""
+    """Default label: the module name, or the file stem (its folder's name if generic).
+
+    For a URL: the last path segment's stem, the segment before it if generic, else the host.
+    """
     text_spec = str(spec)
     if text_spec.startswith(PYTHON_PREFIX):
         return text_spec[len(PYTHON_PREFIX):].rsplit(".", 1)[-1]
+    if isinstance(spec, str) and is_url(spec):
+        parts = urlsplit(spec)
+        stems = [PurePosixPath(part).stem for part in parts.path.split("/") if part]
+        named = [stem for stem in stems if stem.lower() not in _GENERIC_STEMS]
+        return named[-1] if named else (parts.hostname or "web")
     path = Path(spec).resolve()
     if path.is_dir():
         return path.name
     return path.parent.name if path.stem.lower() in _GENERIC_STEMS else path.stem
 
 
-def _load_json_document(path: Path, label: str, base_url: str | None) -> LoadedSource:
-    text = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SourceError(f"{path}: malformed JSON at line {error.lineno}, column "
-                          f"{error.colno}: {error.msg}") from None
+def _load_json_document(text: str, where: str, label: str, base_url: str | None, *,
+                        served_at: str | None = None) -> LoadedSource:
+    data = parse_json(text, where)
     if isinstance(data, dict) and "openapi" in data:
         from toolnav.catalog.sources.openapi import tools_from_openapi
 
-        return LoadedSource(label, tools_from_openapi(data, source=label, base_url=base_url))
+        return LoadedSource(label, tools_from_openapi(data, source=label, base_url=base_url,
+                                                      where=where, served_at=served_at))
     if base_url:
-        raise SourceError(_BASE_URL_MISUSE.format(spec=path))
+        raise SourceError(_BASE_URL_MISUSE.format(spec=where))
     if isinstance(data, dict) and "mcpServers" in data:
         from toolnav.catalog.sources.mcp import tools_from_mcp_config
 
         tools, servers = tools_from_mcp_config(data, source=label)
         return LoadedSource(label, tools, servers)
-    return LoadedSource(label, tools_from_data(data, source=label, where=str(path)))
+    return LoadedSource(label, tools_from_data(data, source=label, where=where))

@@ -20,6 +20,7 @@ from toolnav.errors import SchemaError, SourceError
 from toolnav.tool import Tool
 
 __all__ = [
+    "parse_json",
     "parse_json_lines",
     "read_text",
     "tools_from_data",
@@ -59,7 +60,7 @@ def tools_from_file(path: Path, *, source: str) -> list[Tool]:
     text = read_text(path)
     if path.suffix.lower() == ".jsonl":
         return tools_from_jsonl(text, source=source, where=str(path))
-    return tools_from_data(_parse_json(text, str(path)), source=source, where=str(path))
+    return tools_from_data(parse_json(text, str(path)), source=source, where=str(path))
 
 
 def tools_from_jsonl(text: str, *, source: str, where: str) -> list[Tool]:
@@ -70,7 +71,7 @@ def tools_from_jsonl(text: str, *, source: str, where: str) -> list[Tool]:
 
 def parse_json_lines(text: str, where: str) -> list[tuple[int, Any]]:
     """(line number, value) for each non-empty line; `SourceError` names line and column."""
-    return [(number, _parse_json(line, where, line_offset=number - 1))
+    return [(number, parse_json(line, where, line_offset=number - 1))
             for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
 
 
@@ -93,12 +94,19 @@ def tools_from_data(data: Any, *, source: str, where: str = "<data>") -> list[To
                         source=source, where=where)
 
 
-def _parse_json(text: str, where: str, *, line_offset: int = 0) -> Any:
+def parse_json(text: str, where: str, *, line_offset: int = 0) -> Any:
+    """Parse JSON text; `SourceError` names *where*, the line and the column."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise SourceError(f"{where}: malformed JSON at line {error.lineno + line_offset}, "
                           f"column {error.colno}: {error.msg}") from None
+    except ValueError:  # Python refuses to read integers of more than 4,300 digits
+        line = f" at line {line_offset + 1}" if line_offset else ""
+        raise SourceError(f"{where}: an integer literal{line} has more than 4,300 digits; "
+                          "write it as a string or use a smaller number") from None
+    except RecursionError:
+        raise SourceError(f"{where}: the JSON nests too deeply to read") from None
 
 
 def _build_tools(items: Iterable[tuple[str, Any]], *, source: str, where: str) -> list[Tool]:

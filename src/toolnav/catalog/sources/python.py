@@ -25,7 +25,8 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
-from toolnav.errors import SourceError
+from toolnav.errors import SourceError, ToolnavError
+from toolnav.schema import json_value
 from toolnav.tool import Tool
 
 __all__ = ["resolve_target", "tool_from_callable", "tools_from_callables", "tools_from_module"]
@@ -58,12 +59,16 @@ def tool_from_callable(func: Callable[..., Any], *, source: str = "python", name
     properties: dict[str, Any] = {}
     required: list[str] = []
     positional: list[str] = []
+    definitions: dict[str, Any] = {}
     for parameter in signature.parameters.values():
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
         if parameter.kind is parameter.POSITIONAL_ONLY:
             positional.append(parameter.name)
         schema = _annotation_schema(parameter.annotation, label, parameter.name)
+        # pydantic puts a model's definitions beside each parameter; their refs ("#/$defs/X")
+        # mean the tool's root once the parameter is nested in it, so hoist them there.
+        definitions.update(schema.pop("$defs", {}))
         if parameter.name in param_docs:
             schema["description"] = param_docs[parameter.name]
         if parameter.default is parameter.empty:
@@ -74,6 +79,8 @@ def tool_from_callable(func: Callable[..., Any], *, source: str = "python", name
     input_schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         input_schema["required"] = required
+    if definitions:
+        input_schema["$defs"] = definitions
     binding: dict[str, Any] = {"kind": "python", "target": _target_of(func)}
     if positional:
         binding["positional"] = positional
@@ -227,4 +234,9 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
 
 
 def _is_json_value(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool | list | dict)
+    """Whether a default can go into the schema (NaN, sets, objects... are left out)."""
+    try:
+        json_value(value, "default")
+    except ToolnavError:
+        return False
+    return True
