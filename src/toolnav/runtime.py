@@ -18,15 +18,20 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolnav.catalog import Catalog, EmbeddingCache
 from toolnav.config import RouteParams, Settings
-from toolnav.downstream.mcp import ToolsChangedHook
-from toolnav.embed import Embedder, load_default_embedder
-from toolnav.execute import DEFAULT_TIMEOUT_SECONDS, Executor
-from toolnav.indexing import IndexMaintainer, IndexReport
 from toolnav.progress import Progress, no_progress
-from toolnav.route import Router
+
+# The model, the indexes and the MCP SDK load on first use: `toolnav tools` or `add` of a JSON
+# file never pays for them.
+if TYPE_CHECKING:
+    from toolnav.downstream.mcp import ToolsChangedHook
+    from toolnav.embed import Embedder
+    from toolnav.execute import Executor
+    from toolnav.indexing import IndexMaintainer, IndexReport
+    from toolnav.route import Router
 
 __all__ = ["Toolnav", "configure_process"]
 
@@ -100,6 +105,8 @@ class Toolnav:
     def embedder(self) -> Embedder:
         """The embedder (loaded on first use): the model `toolnav tune` left in the home, else
         the bundled one, with the request encoder the settings name."""
+        from toolnav.embed import load_default_embedder
+
         with self._lock:
             if self._embedder is None:
                 self._embedder = load_default_embedder(
@@ -110,6 +117,8 @@ class Toolnav:
     @property
     def maintainer(self) -> IndexMaintainer:
         """Keeps the home's dense and BM25 indexes in step with the catalog."""
+        from toolnav.indexing import IndexMaintainer
+
         with self._lock:
             if self._maintainer is None:
                 self._maintainer = IndexMaintainer(self.catalog.store, self._cache,
@@ -134,6 +143,8 @@ class Toolnav:
         Raises:
             EmptyCatalog: there are no tools.
         """
+        from toolnav.route import Router
+
         params = params or self.settings.route
         store = self.catalog.store
         with self._lock:
@@ -146,13 +157,17 @@ class Toolnav:
             self._routers[params] = (router, feedback_version)
             return router
 
-    def executor(self, *, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    def executor(self, *, timeout_seconds: float | None = None,
                  on_tools_changed: ToolsChangedHook | None = None) -> Executor:
         """A new executor for this home: downstream MCP servers are looked up in the catalog
         (their secrets never leave the store) and their stderr goes to ``logs/downstream.log``
         in the home, not to the terminal. Enter it with ``async with`` (sync code:
-        `toolnav._blocking.BlockingRunner.wrap`)."""
-        return Executor(self.catalog.server_config, timeout_seconds=timeout_seconds,
+        `toolnav._blocking.BlockingRunner.wrap`). *timeout_seconds* defaults to
+        `toolnav.execute.DEFAULT_TIMEOUT_SECONDS`."""
+        from toolnav.execute import DEFAULT_TIMEOUT_SECONDS, Executor
+
+        return Executor(self.catalog.server_config,
+                        timeout_seconds=timeout_seconds or DEFAULT_TIMEOUT_SECONDS,
                         stderr_log=self.settings.home / "logs" / DOWNSTREAM_LOG,
                         on_tools_changed=on_tools_changed)
 

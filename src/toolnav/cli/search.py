@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from toolnav.cli._common import console, first_line, open_runtime, progress, require_tools, state
 from toolnav.errors import ConfigError
-from toolnav.route import RouteResult
+
+if TYPE_CHECKING:
+    from toolnav.route import RouteResult
 
 __all__ = ["Method", "print_result", "search"]
 
