@@ -32,7 +32,7 @@ from toolnav.render import render_tools
 from toolnav.route import ToolFilter
 from toolnav.tool import Tool
 
-__all__ = ["SYSTEM_PROMPT", "Agent", "AgentOutcome", "AgentParams", "BlockingAgent"]
+__all__ = ["SYSTEM_PROMPT", "Agent", "AgentOutcome", "AgentParams", "BlockingAgent", "drive"]
 
 SYSTEM_PROMPT = ("You answer the user's request, calling the provided tools when they help. "
                  "Use exactly the parameter names and types of each tool's schema. When a tool "
@@ -187,32 +187,13 @@ class Agent:
         """
         return await self.drive(await self.start(request))
 
-    async def drive(self, state: RunState, ask: AskStep | None = None,
-                    call: CallStep | None = None) -> AgentOutcome:
-        """Take *state* to its end; *ask* and *call* replace `ask` and `call_tool`.
-
-        A durable engine passes checkpointed versions of the two side-effecting steps;
-        everything else here is deterministic given their results.
+    async def drive(self, state: RunState) -> AgentOutcome:
+        """Take *state* (from `start`) to its end with this agent's own steps.
 
         Raises:
             LLMError: an LLM turn failed (after its retries).
         """
-        ask = ask or self.ask
-        call = call or self.call_tool
-        tracer = Tracer.resume(state.trace_path)
-        while (action := state.next_action()) != "done":
-            if action == "ask":
-                state.take_reply(await ask(state))
-                continue
-            planned = state.next_call()
-            entry = state.log[-1]
-            tracer.event("validation", step=state.turns, **{k: v for k, v in entry.items()
-                                                            if k not in ("kind", "turn")})
-            if planned is not None:
-                state.take_result(planned, await call(state, planned))
-        tracer.event("outcome", status=state.status, answer=state.answer,
-                     repairs=state.repairs, steps=state.turns)
-        return AgentOutcome.from_state(state)
+        return await drive(state, self.ask, self.call_tool)
 
     async def start(self, request: str) -> RunState:
         """Route *request*, render the tools and return the state before the first turn.
@@ -296,6 +277,32 @@ class Agent:
 
     def __exit__(self, *exc_info: object) -> None:
         self._blocking.close()
+
+
+async def drive(state: RunState, ask: AskStep, call: CallStep) -> AgentOutcome:
+    """Take *state* to its end, running the two side-effecting steps through *ask* and *call*.
+
+    `Agent.drive` passes the agent's own `Agent.ask` and `Agent.call_tool`; a durable engine
+    passes checkpointed versions of them. Everything else is deterministic given their
+    results, so replaying recorded results rebuilds the same state.
+
+    Raises:
+        LLMError: an LLM turn failed (after its retries).
+    """
+    tracer = Tracer.resume(state.trace_path)
+    while (action := state.next_action()) != "done":
+        if action == "ask":
+            state.take_reply(await ask(state))
+            continue
+        planned = state.next_call()
+        entry = state.log[-1]
+        tracer.event("validation", step=state.turns,
+                     **{key: value for key, value in entry.items() if key not in ("kind", "turn")})
+        if planned is not None:
+            state.take_result(planned, await call(state, planned))
+    tracer.event("outcome", status=state.status, answer=state.answer, repairs=state.repairs,
+                 steps=state.turns)
+    return AgentOutcome.from_state(state)
 
 
 class _Closing:
