@@ -37,6 +37,13 @@ def tool_call(name: str, arguments: Any, call_id: str = "call_1") -> dict[str, A
         {"id": call_id, "type": "function", "function": {"name": name, "arguments": encoded}}]}
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (killed, timed out) is expected in tests: stay quiet."""
+
+
 class FakeLLM:
     """Answers chat requests from *script* (in order) or from *respond* (per request body).
 
@@ -88,8 +95,7 @@ class FakeLLM:
                 pass
 
         self._respond = respond
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", port), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def next_entry(self, body: dict[str, Any]) -> Entry:

@@ -1,13 +1,16 @@
 """Tools for task tests: a counting tool with side effects, keyed by the idempotency key.
 
 `record_call` appends every attempt to ``attempts.log`` and its effect, once per key, to
-``effects.log`` in the folder named by ``TOOLNAV_TEST_COUNT_DIR`` (set by the test).
+``effects.log`` in the folder named by ``TOOLNAV_TEST_COUNT_DIR`` (set by the test), then
+waits ``TOOLNAV_TEST_TOOL_SECONDS`` (default 0) before returning, so that a worker killed at a
+random moment is often caught after the effect but before its step was checkpointed.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 
 __all__ = ["add_numbers", "record_call"]
@@ -43,4 +46,5 @@ def record_call(label: str, idempotency_key: str = "") -> str:
             file.write(f"{idempotency_key}\t{label}\n")
             file.flush()
             os.fsync(file.fileno())
+    time.sleep(float(os.environ.get("TOOLNAV_TEST_TOOL_SECONDS", "0")))
     return f"recorded {label}"

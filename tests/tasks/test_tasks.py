@@ -7,8 +7,13 @@ import time
 import anyio
 import pytest
 
-from tests.tasks.harness import keep_calling, make_worker, open_catalog, profiles_for, \
-    record_then_answer
+from tests.tasks.harness import (
+    keep_calling,
+    make_worker,
+    open_catalog,
+    profiles_for,
+    record_then_answer,
+)
 from toolnav.errors import TaskError, TaskNotFound
 from toolnav.execute import Executor
 from toolnav.tasks import FINISHED, sqlite_url
@@ -59,7 +64,8 @@ async def test_submit_poll_result(tmp_path, catalog, executor, ledger):
             listed = await store.list()
     assert info.status == "completed" and info.agent == "agent-1"
     assert info.task == "buy milk" and info.metadata == {"ticket": 7}
-    assert info.result["status"] == "answered" and info.result["answer"] == "done: recorded buy milk"
+    assert info.result["status"] == "answered"
+    assert info.result["answer"] == "done: recorded buy milk"
     kinds = [step["kind"] for step in info.steps]
     assert kinds == ["llm", "validation", "execution", "llm"]
     assert info.steps[2]["tool"] == "record_call" and not info.steps[2]["is_error"]

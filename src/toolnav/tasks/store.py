@@ -23,6 +23,7 @@ from typing import Any
 from dbos import DBOSClient, EnqueueOptions, run_dbos_database_migrations
 
 from toolnav.errors import BackendUnavailable, TaskError, TaskNotFound
+from toolnav.tasks._sqlite import sqlite_engine
 from toolnav.tasks._workflow import MAX_RECOVERY_ATTEMPTS, WORKFLOW_NAME, replay
 from toolnav.tasks.models import (
     CANCELLED,
@@ -36,7 +37,7 @@ from toolnav.tasks.models import (
 )
 
 __all__ = ["APP_NAME", "APP_VERSION", "MAX_METADATA_CHARS", "MAX_TASK_CHARS", "DBOSTaskStore",
-           "queue_name", "sqlite_url"]
+           "is_sqlite", "queue_name", "sqlite_url"]
 
 APP_NAME = "toolnav"
 # Workers only run workflows enqueued for their application version; bump it when the
@@ -56,6 +57,11 @@ def sqlite_url(home: Path) -> str:
     """The default system database: ``<home>/tasks.sqlite``."""
     home.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(home / 'tasks.sqlite').resolve()}"
+
+
+def is_sqlite(database_url: str) -> bool:
+    """Whether *database_url* names a SQLite file (else it is Postgres)."""
+    return database_url.startswith("sqlite:")
 
 
 def queue_name(agent: str) -> str:
@@ -83,7 +89,9 @@ class DBOSTaskStore:
         self.max_task_chars = max_task_chars
         try:
             run_dbos_database_migrations(database_url)
+            self.engine = sqlite_engine(database_url) if is_sqlite(database_url) else None
             self._client = DBOSClient(system_database_url=database_url,
+                                      system_database_engine=self.engine,
                                       application_name=APP_NAME)
         except ModuleNotFoundError as error:  # e.g. Postgres without its driver
             raise BackendUnavailable(f"the task database {_safe(database_url)} needs "
@@ -190,6 +198,8 @@ class DBOSTaskStore:
     async def aclose(self) -> None:
         """Close the database connections."""
         self._client.destroy()
+        if self.engine is not None:
+            self.engine.dispose()
 
     async def __aenter__(self) -> DBOSTaskStore:
         return self

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 
-from dbos import DBOS
+from dbos import DBOS, DBOSConfig
 
 from toolnav.agent import Agent
 from toolnav.errors import ConfigError
@@ -77,8 +77,11 @@ class TaskWorker:
         """
         self.store = DBOSTaskStore(self.database_url, list(self.agents))
         register_agents(self.agents)
-        DBOS(config={"name": APP_NAME, "system_database_url": self.database_url,
-                     "application_version": APP_VERSION, "log_level": "WARNING"})
+        config: DBOSConfig = {"name": APP_NAME, "system_database_url": self.database_url,
+                              "application_version": APP_VERSION, "log_level": "WARNING"}
+        if self.store.engine is not None:  # SQLite: the store's WAL engine (see _sqlite)
+            config["system_database_engine"] = self.store.engine
+        DBOS(config=config)
         DBOS.launch()  # on this loop: DBOS then runs the workflows on it too
         for name in self.agents:
             await DBOS.register_queue_async(
