@@ -316,11 +316,18 @@ class _Closing:
 
 
 class BlockingAgent:
-    """An `Agent` for synchronous code: ``with Agent(...) as agent: agent.run(request)``."""
+    """An `Agent` for synchronous code: ``with Agent(...) as agent: agent.run(request)``.
 
-    def __init__(self, agent: Agent) -> None:
+    Args:
+        agent: the agent.
+        runner: the loop to run on (e.g. the CLI runtime's, where its executor lives); by
+            default a new one, stopped by `close`.
+    """
+
+    def __init__(self, agent: Agent, runner: BlockingRunner | None = None) -> None:
         self.agent = agent
-        self._runner = BlockingRunner()
+        self._own_runner = runner is None
+        self._runner = runner or BlockingRunner()
 
     def run(self, request: str) -> AgentOutcome:
         """`Agent.run`, blocking."""
@@ -331,7 +338,8 @@ class BlockingAgent:
         try:
             self._runner.call(self.agent.aclose)
         finally:
-            self._runner.close()
+            if self._own_runner:
+                self._runner.close()
 
 
 def _ms(since: float) -> float:
