@@ -54,14 +54,31 @@ async def _wait(store, task_id, until=FINISHED, timeout=30.0):
         await anyio.sleep(0.05)
 
 
-async def test_submit_poll_result(tmp_path, catalog, executor, ledger):
+@pytest.fixture(scope="module")
+def postgres_url():
+    from tests.tasks.postgres import postgres_cluster
+
+    with postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    """The same tests on both system databases: SQLite in the home, Postgres by URL."""
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path)
+    return request.getfixturevalue("postgres_url")
+
+
+async def test_submit_poll_result(database_url, catalog, executor, ledger):
     with FakeLLM(respond=record_then_answer) as llm:
-        async with make_worker(catalog, executor, sqlite_url(tmp_path),
+        async with make_worker(catalog, executor, database_url,
                                profiles_for(llm.base_url)) as worker:
             store = worker.store
             task_id = await store.submit("buy milk", metadata={"ticket": 7})
             info = await _wait(store, task_id)
-            listed = await store.list()
+            listed = [info for info in await store.list() if info.task == "buy milk"]
+            purged = await store.purge(0)  # the Postgres database is shared by the module
     assert info.status == "completed" and info.agent == "agent-1"
     assert info.task == "buy milk" and info.metadata == {"ticket": 7}
     assert info.result["status"] == "answered"
@@ -73,6 +90,7 @@ async def test_submit_poll_result(tmp_path, catalog, executor, ledger):
     key, label = (ledger / "effects.log").read_text().split("\t")
     assert key.startswith(f"{task_id}:") and label == "buy milk\n"
     assert [task.id for task in listed] == [task_id] and listed[0].steps == []
+    assert purged >= 1
 
 
 async def test_validation_errors_and_repairs_are_in_the_steps(tmp_path, catalog, executor,
@@ -92,9 +110,9 @@ async def test_validation_errors_and_repairs_are_in_the_steps(tmp_path, catalog,
     assert info.result["calls"][0]["result"]["content"] == "3"
 
 
-async def test_cancel_stops_within_one_step(tmp_path, catalog, executor, ledger):
+async def test_cancel_stops_within_one_step(database_url, catalog, executor, ledger):
     with FakeLLM(respond=keep_calling, delay_seconds=0.5) as llm:
-        async with make_worker(catalog, executor, sqlite_url(tmp_path),
+        async with make_worker(catalog, executor, database_url,
                                profiles_for(llm.base_url, max_steps=50)) as worker:
             store = worker.store
             task_id = await store.submit("loop forever")
