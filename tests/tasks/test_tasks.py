@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import anyio
@@ -189,6 +190,8 @@ async def test_llm_endpoint_down_fails_with_the_reason(tmp_path, catalog, execut
     assert info.status == "failed"
     assert "LLMError" in info.error and "unreachable after 2 attempts" in info.error
     assert info.result is None
+    # The loop DBOS ran on still runs blocking calls in threads after the worker closed.
+    assert await asyncio.to_thread(lambda: 42) == 42
 
 
 async def test_finished_tasks_are_purged_after_their_ttl(tmp_path, catalog, executor, ledger):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from dbos import DBOS, DBOSConfig
 
@@ -107,6 +108,9 @@ class TaskWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purging
         DBOS.destroy(workflow_completion_timeout_sec=0)
+        # DBOS made its thread pool this loop's default executor and has just shut it down;
+        # without a fresh one every later asyncio.to_thread on the loop would fail.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         register_agents({})
         if self.store is not None:
             await self.store.aclose()
