@@ -219,3 +219,15 @@ async def test_idempotency_key_reaches_a_tool_that_declares_it(catalog, executor
         await agent.call_tool(state, PlannedCall("c1", keyed, {"amount": 5}), "wf:3")
         await agent.call_tool(state, PlannedCall("c2", plain, {}), "wf:4")
     assert seen == {"charge": {"amount": 5, "idempotency_key": "wf:3"}, "plain": {}}
+
+
+def test_three_lines_from_a_home(catalog, executor, hashing_embedder):
+    home = catalog.home
+    catalog.close()
+    with (FakeLLM([tool_call("add_numbers", {"a": 2, "b": 3}), text("5")]) as llm,
+          Agent.open(home, base_url=llm.base_url, model="fake", executor=executor,
+                     embedder=hashing_embedder) as agent):
+        outcome = agent.run("add 2 and 3")
+    assert outcome.status == "answered" and outcome.calls[0]["result"]["content"] == "5"
+    assert outcome.trace_path.parent == home / "traces"
+    assert agent.agent.llm._http.is_closed

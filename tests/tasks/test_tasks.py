@@ -133,25 +133,29 @@ async def test_cancel_stops_within_one_step(database_url, catalog, executor, led
     assert time.monotonic() - cancelled_at < 5
 
 
-async def test_two_profiles_run_concurrently(tmp_path, catalog, executor, ledger):
+async def test_two_profiles_run_concurrently_each_within_its_limit(tmp_path, catalog, executor,
+                                                                  ledger):
     stamps = []
 
     def timed(body):
-        stamps.append((body["model"], time.monotonic()))
+        stamps.append((body["messages"][1]["content"], time.monotonic()))
         return record_then_answer(body)
 
     with FakeLLM(respond=timed, delay_seconds=0.4) as llm:
         async with make_worker(catalog, executor, sqlite_url(tmp_path),
                                profiles_for(llm.base_url, concurrency=1)) as worker:
             store = worker.store
-            first = await store.submit("one", agent="agent-1")
-            second = await store.submit("two", agent="agent-2")
-            results = [await _wait(store, first), await _wait(store, second)]
-    assert [info.status for info in results] == ["completed", "completed"]
-    spans = {model: (min(t for m, t in stamps if m == model),
-                     max(t for m, t in stamps if m == model)) for model, _ in stamps}
-    (start1, end1), (start2, end2) = spans["model-agent-1"], spans["model-agent-2"]
-    assert start2 < end1 and start1 < end2, f"the agents ran one after the other: {spans}"
+            ids = [await store.submit("one", agent="agent-1"),
+                   await store.submit("two", agent="agent-2"),
+                   await store.submit("three", agent="agent-1")]
+            results = [await _wait(store, task_id) for task_id in ids]
+    assert [info.status for info in results] == ["completed"] * 3
+    spans = {task: (min(t for name, t in stamps if name == task),
+                    max(t for name, t in stamps if name == task)) for task, _ in stamps}
+    one, two, three = spans["one"], spans["two"], spans["three"]
+    assert two[0] < one[1] and one[0] < two[1], f"the agents ran one after the other: {spans}"
+    # agent-1 has concurrency 1: its second task starts only after its first ended.
+    assert one[1] < three[0] or three[1] < one[0], f"agent-1 ran two tasks at once: {spans}"
 
 
 async def test_bad_input_is_refused_precisely(tmp_path, catalog, executor, ledger):

@@ -152,13 +152,14 @@ class Agent:
     @classmethod
     def open(cls, home: Path | str, *, base_url: str | None = None, model: str | None = None,
              api_key: str | None = None, llm: ChatModel | LLMSettings | None = None,
-             **options: Any) -> Agent:
+             embedder: Any = None, **options: Any) -> Agent:
         """An agent over the catalog in *home*, tracing to ``<home>/traces``.
 
         Args:
             home: a toolnav home with an indexed catalog.
             base_url, model, api_key: an OpenAI-compatible endpoint (or pass *llm*).
             llm: a `ChatModel` or `LLMSettings` instead of the three above.
+            embedder: the catalog's embedder (default: the home's model).
             options: further `Agent` arguments (executor, params, system_prompt, filters).
 
         Raises:
@@ -167,7 +168,7 @@ class Agent:
         from toolnav.catalog import Catalog
         from toolnav.route import Router
 
-        catalog = Catalog.open(Path(home))
+        catalog = Catalog.open(Path(home), embedder=embedder)
         try:
             agent = cls(Router.open(catalog),
                         llm or LLMSettings(base_url=base_url, model=model, api_key=api_key),
