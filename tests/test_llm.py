@@ -1,4 +1,4 @@
-"""The chat client against a real local OpenAI-compatible HTTP server."""
+"""The async chat client against a real local OpenAI-compatible HTTP server."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import pytest
 from tests.fake_llm import FakeLLM, text, tool_call
 from toolnav.config import LLMSettings
 from toolnav.errors import LLMError
-from toolnav.llm import AssistantMessage, ChatClient
+from toolnav.llm import AssistantMessage, ChatClient, ChatModel
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [pytest.mark.timeout(30), pytest.mark.anyio]
+USER = [{"role": "user", "content": "x"}]
 
 
 def _client(llm: FakeLLM, retries: int = 2) -> ChatClient:
@@ -18,48 +19,46 @@ def _client(llm: FakeLLM, retries: int = 2) -> ChatClient:
                       backoff_seconds=0.01)
 
 
-def test_tool_call_round_trip():
+async def test_tool_call_round_trip():
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
-    with FakeLLM([tool_call("f", {"x": 1})]) as llm, _client(llm) as client:
-        reply = client.complete([{"role": "user", "content": "go"}], tools=tools)
+    with FakeLLM([tool_call("f", {"x": 1})]) as llm:
+        async with _client(llm) as client:
+            assert isinstance(client, ChatModel)
+            reply = await client.complete([{"role": "user", "content": "go"}], tools=tools)
     assert reply.tool_calls[0].name == "f" and reply.tool_calls[0].arguments == '{"x": 1}'
     sent = llm.requests[0]
     assert sent["model"] == "fake" and sent["tools"] == tools and sent["tool_choice"] == "auto"
-    assert reply.to_message()["tool_calls"][0]["function"]["name"] == "f"
+    assert AssistantMessage.from_message(reply.to_message()) == reply
 
 
-def test_retries_on_429_and_5xx_then_succeeds():
+async def test_retries_on_429_and_5xx_then_succeeds():
     script = [(429, {"error": "slow down"}), (503, {"error": "busy"}), text("done")]
-    with FakeLLM(script) as llm, _client(llm) as client:
-        assert client.complete([{"role": "user", "content": "x"}]) == AssistantMessage("done")
+    with FakeLLM(script) as llm:
+        async with _client(llm) as client:
+            assert await client.complete(USER) == AssistantMessage("done")
     assert len(llm.requests) == 3
 
 
-def test_gives_up_after_the_retry_bound():
-    with (FakeLLM([(500, {"error": "down"})] * 5) as llm, _client(llm, retries=1) as client,
-          pytest.raises(LLMError, match=r"HTTP 500 \(after 2 attempts")):
-        client.complete([{"role": "user", "content": "x"}])
-    assert len(llm.requests) == 2
+@pytest.mark.parametrize("script, retries, message, requests", [
+    ([(500, {"error": "down"})] * 5, 1, r"HTTP 500 \(after 2 attempts", 2),
+    ([(400, {"error": "bad tools"}), text("never")], 2, "HTTP 400", 1),
+    ([(401, {"error": "bad key"}), text("never")], 2, "HTTP 401", 1),
+    ([(200, {"nothing": True})], 2, "not a chat completion", 1),
+    ([(200, b"garbage")], 2, "non-JSON", 1),
+])
+async def test_failures_are_llm_errors(script, retries, message, requests):
+    with FakeLLM(script) as llm:
+        async with _client(llm, retries=retries) as client:
+            with pytest.raises(LLMError, match=message):
+                await client.complete(USER)
+    assert len(llm.requests) == requests
 
 
-def test_client_errors_are_not_retried():
-    with (FakeLLM([(400, {"error": "bad tools"}), text("never")]) as llm, _client(llm) as client,
-          pytest.raises(LLMError, match="HTTP 400")):
-        client.complete([{"role": "user", "content": "x"}])
-    assert len(llm.requests) == 1
-
-
-def test_malformed_answer():
-    with (FakeLLM([(200, {"nothing": True})]) as llm, _client(llm) as client,
-          pytest.raises(LLMError, match="not a chat completion")):
-        client.complete([{"role": "user", "content": "x"}])
-
-
-def test_unreachable_endpoint():
-    client = ChatClient(LLMSettings(base_url="http://127.0.0.1:9/v1", model="m", max_retries=1),
-                        backoff_seconds=0.01)
-    with pytest.raises(LLMError, match="unreachable after 2 attempts"):
-        client.complete([{"role": "user", "content": "x"}])
+async def test_unreachable_endpoint():
+    async with ChatClient(LLMSettings(base_url="http://127.0.0.1:9/v1", model="m",
+                                      max_retries=1), backoff_seconds=0.01) as client:
+        with pytest.raises(LLMError, match="unreachable after 2 attempts"):
+            await client.complete(USER)
 
 
 def test_missing_configuration():

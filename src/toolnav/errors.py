@@ -16,6 +16,8 @@ the person (or model) who must act on it, and is shown without a traceback by th
     ├── ValidationFailed       call arguments do not match the tool's schema (lists each issue)
     ├── ToolExecutionError     the tool ran and failed, timed out or returned too much
     ├── LLMError               the LLM endpoint is missing, unreachable or answered badly
+    ├── TaskError              a durable agent task cannot be submitted or changed as asked
+    │   └── TaskNotFound       no task has that id (never submitted, or purged)
     └── BackendUnavailable     an optional backend's dependency is not installed
 
 Example:
@@ -35,6 +37,8 @@ __all__ = [
     "LLMError",
     "SchemaError",
     "SourceError",
+    "TaskError",
+    "TaskNotFound",
     "ToolExecutionError",
     "ToolNotFound",
     "ToolnavError",
@@ -107,6 +111,17 @@ class ToolExecutionError(ToolnavError):
 
 class LLMError(ToolnavError):
     """The LLM endpoint is not configured, unreachable, or returned an unusable answer."""
+
+
+class TaskError(ToolnavError, ValueError):
+    """A task cannot be submitted or changed as asked: unknown agent, bad text, finished."""
+
+
+class TaskNotFound(TaskError, KeyError):
+    """No task has the given id: it was never submitted, or it was purged after its TTL."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "task not found"
 
 
 class BackendUnavailable(ToolnavError, ImportError):

@@ -1,28 +1,29 @@
-"""A chat-with-tools client for any OpenAI-compatible ``/chat/completions`` endpoint.
+"""The chat model the agent talks to: a `ChatModel` protocol and its OpenAI-compatible client.
 
-Speaks the wire format directly over httpx (no SDK state), retries 429, 5xx and transport
-failures with exponential backoff (honouring a numeric ``Retry-After``), and raises `LLMError`
-with a message saying what to set when no endpoint is configured.
+`ChatClient` speaks the ``/chat/completions`` wire format directly over an `httpx.AsyncClient`
+(no SDK state), retries 429, 5xx and transport failures with exponential backoff (honouring a
+numeric ``Retry-After``), and raises `LLMError` with a message saying what to set when no
+endpoint is configured. Other models (MCP sampling, a test double) implement `ChatModel`.
 
 Example:
-    client = ChatClient(LLMSettings(base_url="http://127.0.0.1:8000/v1", model="qwen3"))
-    reply = client.complete([{"role": "user", "content": "hi"}], tools=rendered.payload)
+    async with ChatClient(LLMSettings(base_url="http://127.0.0.1:8000/v1", model="qwen3")) as llm:
+        reply = await llm.complete([{"role": "user", "content": "hi"}], tools=rendered.payload)
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+import anyio
 import httpx
 
 from toolnav.config import LLMSettings
 from toolnav.errors import LLMError
 
-__all__ = ["AssistantMessage", "ChatClient", "ToolCall"]
+__all__ = ["AssistantMessage", "ChatClient", "ChatModel", "ToolCall"]
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_BACKOFF_SECONDS = 30.0
@@ -54,6 +55,28 @@ class AssistantMessage:
                 for call in self.tool_calls]
         return message
 
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> AssistantMessage:
+        """The inverse of `to_message` (for replies recorded by a durable engine)."""
+        return cls(content=message.get("content"), tool_calls=[
+            ToolCall(id=call["id"], name=call["function"]["name"],
+                     arguments=call["function"]["arguments"])
+            for call in message.get("tool_calls") or ()])
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """What the agent needs from a model: one chat turn with tools, and a way to close it."""
+
+    async def complete(self, messages: Sequence[Mapping[str, Any]],
+                       tools: Sequence[Mapping[str, Any]] | None = None) -> AssistantMessage:
+        """One chat turn; raises `LLMError` when the model cannot answer."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
 
 class ChatClient:
     """Sends chat requests with tools to an OpenAI-compatible endpoint.
@@ -77,14 +100,14 @@ class ChatClient:
         self.settings = settings
         self.backoff_seconds = backoff_seconds
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-        self._http = httpx.Client(base_url=settings.base_url.rstrip("/") + "/",
-                                  headers=headers, timeout=settings.timeout_seconds)
+        self._http = httpx.AsyncClient(base_url=settings.base_url.rstrip("/") + "/",
+                                       headers=headers, timeout=settings.timeout_seconds)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the HTTP connection pool."""
-        self._http.close()
+        await self._http.aclose()
 
-    def complete(self, messages: Sequence[Mapping[str, Any]],
+    async def complete(self, messages: Sequence[Mapping[str, Any]],
                  tools: Sequence[Mapping[str, Any]] | None = None, *,
                  temperature: float | None = 0.0) -> AssistantMessage:
         """One chat completion.
@@ -107,22 +130,22 @@ class ChatClient:
             body["tool_choice"] = "auto"
         if temperature is not None:
             body["temperature"] = temperature
-        return _parse_reply(self._post(body))
+        return _parse_reply(await self._post(body))
 
-    def _post(self, body: dict[str, Any]) -> Any:
+    async def _post(self, body: dict[str, Any]) -> Any:
         url = f"{self.settings.base_url}/chat/completions"
         for attempt in range(self.settings.max_retries + 1):
             last = attempt == self.settings.max_retries
             try:
-                response = self._http.post("chat/completions", json=body)
+                response = await self._http.post("chat/completions", json=body)
             except httpx.TransportError as error:
                 if last:
                     raise LLMError(f"LLM endpoint {url} unreachable after {attempt + 1} "
                                    f"attempts: {type(error).__name__}: {error}") from None
-                self._sleep(attempt, None)
+                await self._sleep(attempt, None)
                 continue
             if response.status_code in RETRY_STATUSES and not last:
-                self._sleep(attempt, response.headers.get("retry-after"))
+                await self._sleep(attempt, response.headers.get("retry-after"))
                 continue
             if response.status_code >= 400:
                 raise LLMError(f"LLM endpoint {url} answered HTTP {response.status_code} "
@@ -134,17 +157,17 @@ class ChatClient:
                                f"{response.text[:200]!r}") from None
         raise AssertionError("unreachable")  # the loop always returns or raises
 
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
+    async def _sleep(self, attempt: int, retry_after: str | None) -> None:
         delay = self.backoff_seconds * 2 ** attempt
         if retry_after and retry_after.replace(".", "", 1).isdigit():
             delay = max(delay, float(retry_after))
-        time.sleep(min(delay, MAX_BACKOFF_SECONDS))
+        await anyio.sleep(min(delay, MAX_BACKOFF_SECONDS))
 
-    def __enter__(self) -> ChatClient:
+    async def __aenter__(self) -> ChatClient:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 def _parse_reply(data: Any) -> AssistantMessage:
@@ -154,7 +177,7 @@ def _parse_reply(data: Any) -> AssistantMessage:
                           name=str(call["function"]["name"]),
                           arguments=_arguments_text(call["function"].get("arguments")))
                  for index, call in enumerate(message.get("tool_calls") or [])]
-    except (KeyError, IndexError, TypeError) as error:
+    except (KeyError, IndexError, TypeError, AttributeError) as error:
         raise LLMError(f"the LLM answer is not a chat completion (missing {error}): "
                        f"{str(data)[:300]}") from None
     return AssistantMessage(content=message.get("content"), tool_calls=calls)

@@ -1,53 +1,42 @@
-"""The calling loop end to end: real catalog and router, example tools, fake LLM over HTTP."""
+"""The calling loop end to end: real toolnav and router, example tools, fake LLM over HTTP."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
-import anyio
 import pytest
 
 from tests.fake_llm import FakeLLM, text, tool_call
-from tests.sources.services import EXAMPLES
 from toolnav.agent import Agent, AgentParams
 from toolnav.config import LLMSettings
 from toolnav.errors import ConfigError, LLMError
-from toolnav.execute import Executor
 from toolnav.llm import ChatClient
-from toolnav.runtime import Toolnav
+from toolnav.route import Candidate, RouteResult
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def toolnav(tmp_path, hashing_embedder):
-    with Toolnav.open(tmp_path / "home", embedder=hashing_embedder) as opened:
-        opened.catalog.add_source(EXAMPLES / "python_tools.py")
-        yield opened
+pytestmark = [pytest.mark.timeout(60), pytest.mark.anyio]
 
 
-def run_agent(router, client, request, *, trace_dir, server_config=None, **options):
-    """Run one request through an Agent on a fresh executor (its own event loop)."""
-    async def main():
-        async with Executor(server_config or {}.get) as executor:
-            agent = Agent(router, client, trace_dir=trace_dir, executor=executor, **options)
-            return await agent.run(request)
-
-    return anyio.run(main)
+def _settings(llm, **options):
+    return LLMSettings(base_url=llm.base_url, model="fake", max_retries=0, **options)
 
 
-def _run(toolnav, script, request="add 2 and 3", **params):
+async def _run(toolnav, executor, script, request="add 2 and 3", **params):
     with FakeLLM(script) as llm:
-        client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake", max_retries=0))
-        outcome = run_agent(toolnav.router(), client, request,
-                            trace_dir=toolnav.settings.home / "traces",
-                            params=AgentParams(**params), feedback=toolnav.catalog)
-    trace = [json.loads(line) for line in outcome.trace_path.read_text().splitlines()]
-    return outcome, llm.requests, trace
+        async with Agent(toolnav.router(), _settings(llm), executor=executor,
+                         trace_dir=toolnav.settings.home / "traces", params=AgentParams(**params),
+                         feedback=toolnav.catalog) as agent:
+            outcome = await agent.run(request)
+    return outcome, llm.requests, _trace(outcome.trace_path)
 
 
-def test_valid_call_executes_and_answer_is_returned(toolnav):
-    outcome, requests, trace = _run(toolnav, [
+def _trace(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def test_valid_call_executes_and_answer_is_returned(toolnav, executor):
+    outcome, requests, trace = await _run(toolnav, executor, [
         tool_call("add_numbers", {"a": 2, "b": 3}), text("2 + 3 = 5")])
     assert outcome.status == "answered" and outcome.answer == "2 + 3 = 5"
     assert outcome.calls[0]["result"]["content"] == "5" and outcome.repairs == 0
@@ -62,9 +51,10 @@ def test_valid_call_executes_and_answer_is_returned(toolnav):
     assert toolnav.catalog.feedback_scores()["add_numbers"][1] == 1
 
 
-def test_invalid_call_gets_the_validation_error_then_the_repair_executes(toolnav):
-    outcome, requests, trace = _run(toolnav, [
-        tool_call("add_numbers", {"a": "two", "b": 3}),
+async def test_invalid_call_gets_the_validation_error_then_the_repair_executes(toolnav,
+                                                                               executor):
+    outcome, requests, trace = await _run(toolnav, executor, [
+        tool_call("add_numbers", {"a": "two"}),
         tool_call("add_numbers", {"a": "2", "b": 3}, call_id="call_2"),  # "2" is coerced
         text("5")])
     assert outcome.status == "answered" and outcome.repairs == 1
@@ -74,26 +64,31 @@ def test_invalid_call_gets_the_validation_error_then_the_repair_executes(toolnav
     assert 'given string "two"' in feedback["content"]
     assert outcome.calls == [{"tool": "add_numbers", "arguments": {"a": 2, "b": 3},
                               "result": outcome.calls[0]["result"]}]
-    assert [r["ok"] for r in trace if r["event"] == "validation"] == [False, True]
+    validations = [r for r in trace if r["event"] == "validation"]
+    assert [r["ok"] for r in validations] == [False, True]
+    # The failed validation names the tool and lists every issue, not only the first.
+    assert validations[0]["tool"] == "add_numbers"
+    assert {issue["path"] for issue in validations[0]["issues"]} == {"a", "b"}
 
 
-def test_repairs_stop_at_the_bound(toolnav):
+async def test_repairs_stop_at_the_bound(toolnav, executor):
     bad = [tool_call("add_numbers", {"a": 1}, call_id=f"c{i}") for i in range(5)]
-    outcome, requests, _ = _run(toolnav, bad, max_repairs=2)
+    outcome, requests, _ = await _run(toolnav, executor, bad, max_repairs=2)
     assert outcome.status == "repairs_exhausted" and outcome.repairs == 2
     assert "still invalid after 2 repair(s)" in outcome.answer
     assert "- b: required parameter is missing" in outcome.answer
     assert len(requests) == 3 and not outcome.calls
 
 
-def test_unknown_tool_name_counts_as_a_repair(toolnav):
-    outcome, requests, _ = _run(toolnav, [tool_call("launch_rocket", {}), text("sorry")])
+async def test_unknown_tool_name_counts_as_a_repair(toolnav, executor):
+    outcome, requests, _ = await _run(toolnav, executor,
+                                      [tool_call("launch_rocket", {}), text("sorry")])
     assert outcome.status == "answered" and outcome.repairs == 1
     assert "not offered" in requests[1]["messages"][-1]["content"]
 
 
-def test_tool_exception_becomes_a_tool_error_message(toolnav):
-    outcome, requests, _ = _run(toolnav, [
+async def test_tool_exception_becomes_a_tool_error_message(toolnav, executor):
+    outcome, requests, _ = await _run(toolnav, executor, [
         tool_call("divide", {"numerator": 1, "denominator": 0}), text("cannot divide by 0")],
         request="divide 1 by 0")
     assert outcome.status == "answered"
@@ -103,98 +98,89 @@ def test_tool_exception_becomes_a_tool_error_message(toolnav):
     assert toolnav.catalog.feedback_scores()["divide"][1] == 1
 
 
-def test_step_limit(toolnav):
+async def test_step_limit(toolnav, executor):
     calls = [tool_call("add_numbers", {"a": 1, "b": i}, call_id=f"c{i}") for i in range(3)]
-    outcome, _, _ = _run(toolnav, calls, max_steps=2)
+    outcome, _, _ = await _run(toolnav, executor, calls, max_steps=2)
     assert outcome.status == "step_limit" and outcome.steps == 2 and len(outcome.calls) == 2
     assert "within 2 LLM turns" in outcome.answer
 
 
-def test_llm_failure_and_bad_input(toolnav):
-    with pytest.raises(LLMError):
-        _run(toolnav, [(500, {"error": "down"})])
+@pytest.mark.parametrize("answer, message", [
+    ((500, {"error": "down"}), "HTTP 500"),
+    ((401, {"error": "bad key"}), "HTTP 401"),
+    ((200, b"<html>not json"), "non-JSON"),
+    ((200, {"choices": []}), "not a chat completion"),
+])
+async def test_llm_failure_is_raised_and_traced(toolnav, executor, answer, message):
+    with FakeLLM([answer]) as llm:
+        async with Agent(toolnav.router(), _settings(llm), executor=executor,
+                         trace_dir=toolnav.settings.home / "traces") as agent:
+            state = await agent.start("add 2 and 3")
+            with pytest.raises(LLMError, match=message):
+                await agent.drive(state)
+    trace = _trace(Path(state.trace_path))
+    assert [r["event"] for r in trace][-2:] == ["error", "outcome"]
+    assert message in trace[-2]["error"] and trace[-1]["status"] == "failed"
+
+
+async def test_bad_input(toolnav, executor):
     with pytest.raises(ConfigError):
         AgentParams(max_steps=0)
-    with pytest.raises(ConfigError, match="empty"):
-        run_agent(toolnav.router(), ChatClient(LLMSettings(base_url="http://x", model="m")),
-                  "  ", trace_dir=toolnav.settings.home)
+    async with Agent(toolnav.router(), LLMSettings(base_url="http://x", model="m"),
+                     executor=executor) as agent:
+        with pytest.raises(ConfigError, match="empty"):
+            await agent.run("  ")
+    with pytest.raises(LLMError, match="TOOLNAV_LLM_BASE_URL"):
+        Agent(toolnav.router(), LLMSettings(), executor=executor)
 
 
-def _toolnav(home, *args, env=None, check_exit=0):
-    import os
-    import subprocess
-    import sys
-
-    process = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), *args],
-                             capture_output=True, text=True, timeout=120,
-                             env={**os.environ, **(env or {})})
-    assert process.returncode == check_exit, process.stdout + process.stderr
-    assert "Traceback" not in process.stderr
-    return process
+async def test_trace_survives_lone_surrogates(toolnav, executor):
+    outcome, _, trace = await _run(toolnav, executor, [text("broken \udc80 text")])
+    assert outcome.answer == "broken \udc80 text"
+    assert trace[-1]["answer"] == "broken \udc80 text"
 
 
-def test_cli_run_and_trace(tmp_path):
-    home = tmp_path / "home"
-    _toolnav(home, "add", str(EXAMPLES / "python_tools.py"))
-    script = [tool_call("convert_temperature", {"value": "212", "unit": "F"}), text("100 C")]
-    with FakeLLM(script) as llm:
-        env = {"TOOLNAV_LLM_BASE_URL": llm.base_url, "TOOLNAV_LLM_MODEL": "fake"}
-        ran = _toolnav(home, "run", "convert 212 F to Celsius", "-k", "3", env=env)
-    assert "convert_temperature" in ran.stdout and '"value": 100.0' in ran.stdout
-    assert "answered after 2 LLM turn(s), 0 repair(s)" in ran.stdout and "100 C" in ran.stdout
-    shown = _toolnav(home, "trace").stdout
-    for event in ("request", "route", "render", "llm", "validation", "execution", "outcome"):
-        assert event in shown
-    assert "answered: 100 C" in shown
+async def test_without_trace_dir_no_file_is_written(toolnav, executor, tmp_path):
+    with FakeLLM([text("hi")]) as llm:
+        async with Agent(toolnav.router(), _settings(llm), executor=executor) as agent:
+            outcome = await agent.run("say hi")
+    assert outcome.status == "answered" and outcome.trace_path is None
 
 
-def test_cli_run_without_llm_and_trace_errors(tmp_path):
-    env = {"TOOLNAV_LLM_BASE_URL": "", "TOOLNAV_LLM_MODEL": "", "OPENAI_API_KEY": ""}
-    failed = _toolnav(tmp_path, "run", "anything", env=env, check_exit=1)
-    assert "no LLM endpoint configured: set TOOLNAV_LLM_BASE_URL" in failed.stderr
-    assert "no traces under" in _toolnav(tmp_path, "trace", check_exit=1).stderr
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text("not json\n")
-    assert "is not a JSON line" in _toolnav(tmp_path, "trace", str(bad), check_exit=1).stderr
+def test_blocking_context_manager_closes_its_client(toolnav):
+    with FakeLLM([tool_call("add_numbers", {"a": 2, "b": 3}), text("5")]) as llm:
+        with Agent(toolnav.router(), _settings(llm)) as agent:
+            outcome = agent.run("add 2 and 3")
+        client = agent.agent.llm
+    assert outcome.status == "answered" and outcome.calls[0]["result"]["content"] == "5"
+    assert isinstance(client, ChatClient) and client._http.is_closed
 
 
-def test_loop_calls_a_downstream_mcp_tool(tmp_path, hashing_embedder):
-    from tests.sources.services import MCP_CONFIG
+async def test_a_custom_chat_model_and_abstention(toolnav, executor):
+    from toolnav.llm import AssistantMessage
 
-    config = tmp_path / "servers.json"
-    config.write_text(json.dumps(MCP_CONFIG))
-    with Toolnav.open(tmp_path / "home", embedder=hashing_embedder) as toolnav, \
-            FakeLLM([tool_call("calc__multiply", {"a": 6, "b": "7"}), text("42")]) as llm:
-        toolnav.catalog.add_source(config)
-        client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
-        outcome = run_agent(toolnav.router(), client, "multiply 6 by 7",
-                            trace_dir=tmp_path / "traces",
-                            server_config=toolnav.catalog.server_config)
-    assert outcome.status == "answered"
-    assert outcome.calls[0]["arguments"] == {"a": 6, "b": 7}
-    assert '"result": 42' in outcome.calls[0]["result"]["content"]
-    assert '"result": 42' in llm.requests[1]["messages"][-1]["content"]
+    class Scripted:
+        def __init__(self):
+            self.seen = []
 
+        async def complete(self, messages, tools=None):
+            self.seen.append(tools)
+            return AssistantMessage("I have no tool for that.")
 
-def test_abstention_offers_no_tools(toolnav):
-    from toolnav.route import RouteResult
+        async def aclose(self):
+            pass
 
     class Abstaining:
         def route(self, request, k=5):
             return RouteResult(request=request, candidates=[], abstained=True, best_score=0.1)
 
-    with FakeLLM([text("I have no tool for that.")]) as llm:
-        client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
-        outcome = run_agent(Abstaining(), client, "sing a song",
-                            trace_dir=toolnav.settings.home / "t")
-    assert outcome.status == "answered" and "tools" not in llm.requests[0]
+    model = Scripted()
+    async with Agent(Abstaining(), model, executor=executor) as agent:
+        outcome = await agent.run("sing a song")
+    assert outcome.status == "answered" and model.seen == [None]
 
 
-def test_a_dotted_name_is_offered_safely_and_mapped_back(toolnav):
-    import dataclasses
-
-    from toolnav.route import Candidate, RouteResult
-
+async def test_a_dotted_name_is_offered_safely_and_mapped_back(toolnav, executor):
     dotted = dataclasses.replace(toolnav.catalog.get("add_numbers"), name="math.add.numbers")
 
     class OneTool:
@@ -203,9 +189,45 @@ def test_a_dotted_name_is_offered_safely_and_mapped_back(toolnav):
                                candidates=[Candidate(tool=dotted, score=1.0, rank=1)])
 
     with FakeLLM([tool_call("math_add_numbers", {"a": 2, "b": 3}), text("5")]) as llm:
-        client = ChatClient(LLMSettings(base_url=llm.base_url, model="fake"))
-        outcome = run_agent(OneTool(), client, "add 2 and 3", trace_dir=toolnav.settings.home / "t")
+        async with Agent(OneTool(), _settings(llm), executor=executor) as agent:
+            outcome = await agent.run("add 2 and 3")
     assert [tool["function"]["name"] for tool in llm.requests[0]["tools"]] == \
         ["math_add_numbers"]
     assert outcome.status == "answered" and outcome.calls[0]["tool"] == "math.add.numbers"
     assert outcome.calls[0]["result"]["content"] == "5"
+
+
+async def test_idempotency_key_reaches_a_tool_that_declares_it(toolnav, executor):
+    from toolnav.agent.state import PlannedCall
+    from toolnav.tool import Tool
+
+    seen = {}
+
+    class Recording:
+        async def execute(self, tool, arguments):
+            from toolnav.execute import ToolResult
+
+            seen[tool.name] = dict(arguments)
+            return ToolResult(tool.name, False, "ok")
+
+    keyed = Tool("charge", input_schema={"type": "object", "properties": {
+        "amount": {"type": "integer"}, "idempotency_key": {"type": "string"}}})
+    plain = Tool("plain", input_schema={"type": "object", "properties": {}})
+    async with Agent(toolnav.router(), LLMSettings(base_url="http://x", model="m"),
+                     executor=Recording()) as agent:
+        state = await agent.start("charge 5")
+        await agent.call_tool(state, PlannedCall("c1", keyed, {"amount": 5}), "wf:3")
+        await agent.call_tool(state, PlannedCall("c2", plain, {}), "wf:4")
+    assert seen == {"charge": {"amount": 5, "idempotency_key": "wf:3"}, "plain": {}}
+
+
+def test_three_lines_from_a_home(toolnav, hashing_embedder):
+    home = toolnav.settings.home
+    toolnav.close()
+    with (FakeLLM([tool_call("add_numbers", {"a": 2, "b": 3}), text("5")]) as llm,
+          Agent.open(home, base_url=llm.base_url, model="fake",
+                     embedder=hashing_embedder) as agent):
+        outcome = agent.run("add 2 and 3")
+    assert outcome.status == "answered" and outcome.calls[0]["result"]["content"] == "5"
+    assert outcome.trace_path.parent == home / "traces"
+    assert agent.agent.llm._http.is_closed

@@ -64,16 +64,18 @@ def run(
     Exits 0 when answered, 3 when the repair or step bound ended the run, 1 on errors.
     """
     from toolnav.agent import Agent, AgentParams
-    from toolnav.llm import ChatClient
 
     params = AgentParams(k=k, token_budget=budget, max_repairs=max_repairs, max_steps=max_steps)
-    with ChatClient(state.settings.llm) as llm, open_runtime() as toolnav:
+    with open_runtime() as toolnav:
         require_tools(toolnav)
         with progress() as update:
             router = toolnav.router(state.settings.route, update)
-        with BlockingRunner() as runner, runner.wrap(toolnav.executor()) as executor:
-            agent = Agent(router, llm, trace_dir=state.settings.home / "traces",
-                          executor=executor, params=params, feedback=toolnav.catalog)
+        executor = toolnav.executor()
+        # Raises at once, saying what to set, when no LLM endpoint is configured.
+        agent = Agent(router, state.settings.llm, trace_dir=state.settings.home / "traces",
+                      params=params, feedback=toolnav.catalog, executor=executor)
+        # Executor and agent are each entered and closed in one task on one loop.
+        with BlockingRunner() as runner, runner.wrap(executor), runner.wrap(agent):
             outcome = runner.call(agent.run, request)
     for made in outcome.calls:
         marker = "[red]error[/]" if made["result"]["is_error"] else "[green]ok[/]"

@@ -1,0 +1,117 @@
+"""The DBOS workflow of one task: the agent loop with its LLM and tool calls as checkpointed steps.
+
+The engine's decorators stay in this module: `toolnav.agent.Agent` knows nothing of DBOS. The
+workflow records three kinds of step, each output stored before the next step begins:
+``toolnav.start`` (route and render: the initial `RunState`), ``toolnav.llm`` (one reply) and
+``toolnav.tool`` (one tool result). Between steps the loop is deterministic, so after a crash
+DBOS replays the recorded outputs and continues after the last completed step; a tool step
+that was interrupted runs again with the same idempotency key (workflow id and step number).
+The live agents a worker serves are registered here by `toolnav.tasks.worker`.
+
+Example:
+    register_agents({"agent-1": agent}); await queue.enqueue_async(run_task, "agent-1", text, {})
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+from dbos import DBOS
+
+from toolnav.agent import Agent, RunState
+from toolnav.agent.loop import drive
+from toolnav.agent.state import PlannedCall
+from toolnav.errors import TaskError
+from toolnav.llm import AssistantMessage
+
+__all__ = ["LLM_STEP", "MAX_RECOVERY_ATTEMPTS", "START_STEP", "TOOL_STEP", "WORKFLOW_NAME",
+           "register_agents", "replay", "run_task"]
+
+WORKFLOW_NAME = "toolnav.task"
+START_STEP, LLM_STEP, TOOL_STEP = "toolnav.start", "toolnav.llm", "toolnav.tool"
+# A task whose worker died this many times while running it is failed, not resumed again.
+MAX_RECOVERY_ATTEMPTS = 10
+
+_agents: dict[str, Agent] = {}
+
+
+def register_agents(agents: Mapping[str, Agent]) -> None:
+    """Make *agents* the ones this process's workflows run (replaces any earlier set)."""
+    _agents.clear()
+    _agents.update(agents)
+
+
+def _agent(name: str) -> Agent:
+    try:
+        return _agents[name]
+    except KeyError:
+        raise TaskError(f"agent {name!r} is not served by this worker; it serves "
+                        f"{', '.join(sorted(_agents)) or 'no agents'}") from None
+
+
+@DBOS.step(name=START_STEP)
+async def _start(agent_name: str, text: str) -> dict[str, Any]:
+    return (await _agent(agent_name).start(text)).to_dict()
+
+
+# Preemptible: cancelling the task cancels a model call in flight (it has no side effects).
+@DBOS.step(name=LLM_STEP, preemptible=True)
+async def _ask(agent_name: str, state: RunState) -> dict[str, Any]:
+    return (await _agent(agent_name).ask(state)).to_message()
+
+
+@DBOS.step(name=TOOL_STEP)
+async def _call(agent_name: str, state: RunState, planned: PlannedCall) -> dict[str, Any]:
+    key = f"{DBOS.workflow_id}:{DBOS.step_id}"
+    return await _agent(agent_name).call_tool(state, planned, idempotency_key=key)
+
+
+@DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
+async def run_task(agent_name: str, text: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """Run *text* through agent *agent_name*; returns the outcome as plain data."""
+    state = RunState.from_dict(await _start(agent_name, text))
+
+    async def ask(current: RunState) -> AssistantMessage:
+        return AssistantMessage.from_message(await _ask(agent_name, current))
+
+    async def call(current: RunState, planned: PlannedCall) -> dict[str, Any]:
+        return await _call(agent_name, current, planned)
+
+    outcome = await drive(state, ask, call)
+    return {"status": outcome.status, "answer": outcome.answer, "calls": outcome.calls,
+            "repairs": outcome.repairs, "steps": outcome.steps,
+            "trace_path": str(outcome.trace_path) if outcome.trace_path else None}
+
+
+class _Exhausted(Exception):
+    """The recorded steps ran out: the run is this far."""
+
+
+async def replay(outputs: list[tuple[str, Any]]) -> RunState | None:
+    """Rebuild a task's state from its recorded step outputs (name, output) in order.
+
+    Returns None when the task has not finished its first step.
+    """
+    if not outputs or outputs[0][0] != START_STEP:
+        return None
+    state = RunState.from_dict(outputs[0][1])
+    state.trace_path = None  # a replay must not write to the run's trace
+    rest = iter(outputs[1:])
+
+    def recorded(kind: str) -> Any:
+        name, output = next(rest, (None, None))
+        if name != kind:
+            raise _Exhausted
+        return output
+
+    async def ask(current: RunState) -> AssistantMessage:
+        return AssistantMessage.from_message(recorded(LLM_STEP))
+
+    async def call(current: RunState, planned: PlannedCall) -> dict[str, Any]:
+        return recorded(TOOL_STEP)
+
+    with contextlib.suppress(_Exhausted):
+        await drive(state, ask, call)
+    return state
