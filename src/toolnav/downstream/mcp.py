@@ -41,7 +41,7 @@ from toolnav.catalog.sources.mcp import (
 from toolnav.errors import ConfigError, ToolExecutionError
 
 __all__ = ["BACKOFF_INITIAL_SECONDS", "BACKOFF_MAX_SECONDS", "CONNECT_TIMEOUT_SECONDS",
-           "MCPPool"]
+           "MCPPool", "ServerConfigLookup", "ToolsChangedHook"]
 
 BACKOFF_INITIAL_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
