@@ -191,6 +191,19 @@ async def test_an_http_downstream_that_goes_away_mid_session():
 
 
 @pytest.mark.timeout(90)
+async def test_secrets_reach_the_downstream_from_the_config():
+    configs = {"local": stdio_config("healthy", env={"SERVICE_TOKEN": "t-123"})}
+    with http_server("healthy") as url:
+        configs["web"] = {"url": url, "headers": {"Authorization": "Bearer t-456"}}
+        async with MCPPool(configs.get) as pool:
+            env = await pool.call_tool("local", "env", {"name": "SERVICE_TOKEN"}, timeout=30)
+            header = await pool.call_tool("web", "header", {"name": "authorization"},
+                                          timeout=30)
+    assert env.structured_content == {"result": "t-123"}
+    assert header.structured_content == {"result": "Bearer t-456"}
+
+
+@pytest.mark.timeout(90)
 async def test_a_changed_config_means_a_new_session():
     configs = {"tiny": tiny_config()}
     before = descendant_pids()

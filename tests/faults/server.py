@@ -1,8 +1,8 @@
 """Small real MCP servers that misbehave on purpose, for fault tests (one script, one mode each).
 
 Run as ``python tests/faults/server.py MODE [--http PORT]``. Every mode but ``garbage`` serves the
-healthy tools (``add``, ``echo``, ``slow``, ``pid``) plus its fault (`tiny_server.py` is a
-dependency-free server for tests that start hundreds):
+healthy tools (``add``, ``echo``, ``slow``, ``header``, ``env``, ``pid``) plus its fault
+(`tiny_server.py` is a dependency-free server for tests that start hundreds):
 
 - ``healthy``: nothing else.
 - ``hang``: ``hang`` never returns.
@@ -49,6 +49,17 @@ def build(mode: str) -> MCPServer:
         if marker:
             Path(marker).write_text("finished")
         return f"slept {seconds}"
+
+    @server.tool()
+    def header(name: str, ctx: Context) -> str:
+        """The value of HTTP request header *name* ("" over stdio or when absent)."""
+        request = ctx.request_context.request
+        return "" if request is None else request.headers.get(name, "")
+
+    @server.tool()
+    def env(name: str) -> str:
+        """The value of environment variable *name* in the server process ("" when unset)."""
+        return os.environ.get(name, "")
 
     @server.tool()
     def pid() -> int:

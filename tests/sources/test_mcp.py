@@ -82,7 +82,8 @@ def test_a_down_http_server_names_the_server_and_the_refusal():
 
 def test_fault_server_tools_are_listed():
     tools, _ = tools_from_mcp_config({"mcpServers": {"ok": stdio_config("healthy")}})
-    assert {tool.name for tool in tools} == {"ok__add", "ok__echo", "ok__slow", "ok__pid"}
+    assert {tool.name for tool in tools} == {"ok__add", "ok__echo", "ok__slow", "ok__header",
+                                             "ok__env", "ok__pid"}
 
 
 def test_exception_groups_are_unwrapped_to_the_real_cause():
