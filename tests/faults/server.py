@@ -7,7 +7,8 @@ healthy tools (``add``, ``echo``, ``slow``, ``header``, ``env``, ``pid``) plus i
 - ``healthy``: nothing else.
 - ``hang``: ``hang`` never returns.
 - ``die``: ``die`` kills the process (``os._exit``) in the middle of the call.
-- ``garbage``: does not speak MCP at all; it writes text lines to stdout and never answers.
+- ``garbage``: (`garbage_server.py`, which starts at once) does not speak MCP at all; it writes
+  text lines to stdout and never answers.
 - ``changing``: ``grow(name)`` adds a tool called *name* and announces it with
   ``notifications/tools/list_changed``.
 
@@ -93,19 +94,8 @@ def build(mode: str) -> MCPServer:
     return server
 
 
-def run_garbage() -> None:
-    """Print non-JSON-RPC text to stdout, read stdin, and never answer."""
-    print("Hello! I am not an MCP server.", flush=True)
-    for line in sys.stdin:
-        print(f"garbage in reply to {len(line)} bytes", flush=True)
-
-
 def main(argv: list[str]) -> None:
-    mode = argv[0] if argv else "healthy"
-    if mode == "garbage":
-        run_garbage()
-        return
-    server = build(mode)
+    server = build(argv[0] if argv else "healthy")
     if len(argv) == 3 and argv[1] == "--http":
         server.run("streamable-http", host="127.0.0.1", port=int(argv[2]))
     else:
