@@ -273,3 +273,16 @@ async def test_http_reading_stops_at_the_output_limit():
         server.server_close()
     assert not result.is_error and result.truncated and result.seconds < 3
     assert result.content.startswith("x" * 1000) and "limit 1000" in result.content
+
+
+def test_sync_callers_hold_the_executor_through_the_blocking_runner(calc):
+    from toolnav._blocking import BlockingRunner
+
+    tools, servers = calc
+    with BlockingRunner() as runner, runner.wrap(Executor(servers)) as executor:
+        first = runner.call(executor.execute, tools["calc__calls_served"], {})
+        second = runner.call(executor.execute, tools["calc__calls_served"], {})
+        python = runner.call(executor.execute, PYTHON_TOOLS["divide"],
+                             {"numerator": 1, "denominator": 4})
+    assert (first.data, second.data) == ({"result": 1}, {"result": 2})  # one session
+    assert python.data == 0.25

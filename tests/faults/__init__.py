@@ -1,6 +1,7 @@
 """Reusable downstream faults: real MCP servers that hang, die, print garbage or change tools.
 
-`tests/faults/server.py` is the server (one script, one mode per fault); this package gives
+`tests/faults/server.py` is the server (one script, one mode per fault; the garbage one and a
+dependency-free one for mass tests are their own scripts); this package gives
 their configs and process helpers, and `tests.faults.fixtures` the pytest fixtures (loaded for
 every test by `tests/conftest.py`).
 
@@ -24,16 +25,19 @@ import httpx
 
 SERVER_SCRIPT = Path(__file__).with_name("server.py")
 TINY_SERVER_SCRIPT = Path(__file__).with_name("tiny_server.py")
+GARBAGE_SERVER_SCRIPT = Path(__file__).with_name("garbage_server.py")
 MODES = ("healthy", "hang", "die", "garbage", "changing")
 
-__all__ = ["MODES", "SERVER_SCRIPT", "TINY_SERVER_SCRIPT", "descendant_pids", "free_port",
-           "http_server", "stdio_config", "tiny_config"]
+__all__ = ["GARBAGE_SERVER_SCRIPT", "MODES", "SERVER_SCRIPT", "TINY_SERVER_SCRIPT",
+           "descendant_pids", "free_port", "http_server", "stdio_config", "tiny_config"]
 
 
 def stdio_config(mode: str, **extra: object) -> dict:
     """The ``mcpServers`` entry that runs the fault server *mode* over stdio."""
     if mode not in MODES:
         raise ValueError(f"unknown fault mode {mode!r}; one of {MODES}")
+    if mode == "garbage":
+        return {"command": sys.executable, "args": [str(GARBAGE_SERVER_SCRIPT)], **extra}
     return {"command": sys.executable, "args": [str(SERVER_SCRIPT), mode], **extra}
 
 
@@ -52,6 +56,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def http_server(mode: str, *, startup_seconds: float = 20.0) -> Iterator[str]:
     """Run the fault server *mode* over Streamable HTTP; yields its ``/mcp`` URL; kills it."""
+    if mode not in MODES or mode == "garbage":  # garbage is a stdout fault: stdio only
+        raise ValueError(f"no HTTP fault server {mode!r}")
     port = free_port()
     process = subprocess.Popen([sys.executable, str(SERVER_SCRIPT), mode, "--http", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

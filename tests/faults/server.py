@@ -1,13 +1,14 @@
 """Small real MCP servers that misbehave on purpose, for fault tests (one script, one mode each).
 
 Run as ``python tests/faults/server.py MODE [--http PORT]``. Every mode but ``garbage`` serves the
-healthy tools (``add``, ``echo``, ``slow``, ``pid``) plus its fault (`tiny_server.py` is a
-dependency-free server for tests that start hundreds):
+healthy tools (``add``, ``echo``, ``slow``, ``header``, ``env``, ``pid``) plus its fault
+(`tiny_server.py` is a dependency-free server for tests that start hundreds):
 
 - ``healthy``: nothing else.
 - ``hang``: ``hang`` never returns.
 - ``die``: ``die`` kills the process (``os._exit``) in the middle of the call.
-- ``garbage``: does not speak MCP at all; it writes text lines to stdout and never answers.
+- ``garbage``: (`garbage_server.py`, which starts at once) does not speak MCP at all; it writes
+  text lines to stdout and never answers.
 - ``changing``: ``grow(name)`` adds a tool called *name* and announces it with
   ``notifications/tools/list_changed``.
 
@@ -51,6 +52,17 @@ def build(mode: str) -> MCPServer:
         return f"slept {seconds}"
 
     @server.tool()
+    def header(name: str, ctx: Context) -> str:
+        """The value of HTTP request header *name* ("" over stdio or when absent)."""
+        request = ctx.request_context.request
+        return "" if request is None else request.headers.get(name, "")
+
+    @server.tool()
+    def env(name: str) -> str:
+        """The value of environment variable *name* in the server process ("" when unset)."""
+        return os.environ.get(name, "")
+
+    @server.tool()
     def pid() -> int:
         """The server's process id (tests use it to kill the server)."""
         return os.getpid()
@@ -82,19 +94,8 @@ def build(mode: str) -> MCPServer:
     return server
 
 
-def run_garbage() -> None:
-    """Print non-JSON-RPC text to stdout, read stdin, and never answer."""
-    print("Hello! I am not an MCP server.", flush=True)
-    for line in sys.stdin:
-        print(f"garbage in reply to {len(line)} bytes", flush=True)
-
-
 def main(argv: list[str]) -> None:
-    mode = argv[0] if argv else "healthy"
-    if mode == "garbage":
-        run_garbage()
-        return
-    server = build(mode)
+    server = build(argv[0] if argv else "healthy")
     if len(argv) == 3 and argv[1] == "--http":
         server.run("streamable-http", host="127.0.0.1", port=int(argv[2]))
     else:

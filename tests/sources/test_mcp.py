@@ -82,4 +82,23 @@ def test_a_down_http_server_names_the_server_and_the_refusal():
 
 def test_fault_server_tools_are_listed():
     tools, _ = tools_from_mcp_config({"mcpServers": {"ok": stdio_config("healthy")}})
-    assert {tool.name for tool in tools} == {"ok__add", "ok__echo", "ok__slow", "ok__pid"}
+    assert {tool.name for tool in tools} == {"ok__add", "ok__echo", "ok__slow", "ok__header",
+                                             "ok__env", "ok__pid"}
+
+
+def test_exception_groups_are_unwrapped_to_the_real_cause():
+    import httpx2
+    from mcp.shared.exceptions import MCPError
+
+    from toolnav.catalog.sources.mcp import explain_connection_error
+
+    connect_error = httpx2.ConnectError("All connection attempts failed")
+    connect_error.__cause__ = OSError("All connection attempts failed")
+    connect_error.__cause__.__cause__ = ConnectionRefusedError(111, "Connect call failed")
+    group = ExceptionGroup("unhandled errors in a TaskGroup", [
+        MCPError(-32000, "Connection closed"),
+        ExceptionGroup("unhandled errors in a TaskGroup", [connect_error])])
+    config = {"url": "http://user:pw@127.0.0.1:9/mcp?token=abc"}
+    # The transport's failure explains the session's "connection closed"; no credentials.
+    assert explain_connection_error("web", config, group, connected=False) == (
+        "MCP server 'web': connection refused at http://127.0.0.1:9/mcp")

@@ -41,7 +41,7 @@ from toolnav.catalog.sources.mcp import (
 from toolnav.errors import ConfigError, ToolExecutionError
 
 __all__ = ["BACKOFF_INITIAL_SECONDS", "BACKOFF_MAX_SECONDS", "CONNECT_TIMEOUT_SECONDS",
-           "MCPPool"]
+           "MCPPool", "ServerConfigLookup", "ToolsChangedHook"]
 
 BACKOFF_INITIAL_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 30.0
@@ -189,7 +189,8 @@ class MCPPool:
                                                                timeout))
         except ToolExecutionError as error:
             entry.failures += 1
-            entry.last_error = str(error)
+            if not isinstance(error, _ServerDown):  # that one repeats the last error
+                entry.last_error = str(error)
             raise
         finally:
             entry.in_flight -= 1
@@ -265,8 +266,8 @@ class MCPPool:
         if session is None or session.stop.is_set() or session.finished.is_set():
             wait = entry.retry_at - time.monotonic()
             if wait > 0:
-                raise ToolExecutionError(f"MCP server {entry.name!r} is down, retrying in "
-                                         f"{wait:.1f} s: {entry.last_error}")
+                raise _ServerDown(f"MCP server {entry.name!r} is down, retrying in "
+                                  f"{wait:.1f} s: {entry.last_error}")
             session = self._start(entry)
         await session.settled.wait()
         if session.client is None or session.stop.is_set():
@@ -312,16 +313,20 @@ class MCPPool:
     async def _request(self, entry: _Server, session: _Session, what: str,
                        send: Callable[[Client], Awaitable[Any]]) -> Any:
         """Run one request on the session; a broken connection closes it and schedules a
-        reconnection, other failures leave it open."""
-        assert session.client is not None
+        reconnection, other failures (a refusal, an unusable answer) leave it open."""
+        client = session.client
+        assert client is not None
         try:
-            return await send(session.client)
-        except MCPError as error:
-            if error.code != mcp_types.CONNECTION_CLOSED:
+            return await send(client)
+        except Exception as error:  # the SDK's protocol, validation or transport failures
+            broken = _closed(client) or (isinstance(error, MCPError)
+                                         and error.code == mcp_types.CONNECTION_CLOSED)
+            if not broken and isinstance(error, MCPError):
                 raise ToolExecutionError(f"MCP server {entry.name!r} refused {what}: "
                                          f"{error.message} (code {error.code})") from None
-            cause = explain_connection_error(entry.name, entry.config, error, connected=True)
-        except Exception as error:  # transport failure or an unreadable answer
+            if not broken:
+                raise ToolExecutionError(f"MCP server {entry.name!r}: {what} failed: "
+                                         f"{type(error).__name__}: {error}") from None
             cause = explain_connection_error(entry.name, entry.config, error, connected=True)
         cause += _fault_note(session)
         self._close(entry, session, cause)
@@ -393,6 +398,10 @@ class MCPPool:
                     f"was not sent{_fault_note(entry.session)}")
         return (f"MCP server {entry.name!r}: {what} timed out after {timeout:g} s and was "
                 f"cancelled{_fault_note(session)}")
+
+
+class _ServerDown(ToolExecutionError):
+    """A call refused at once because the server is backing off after a failure."""
 
 
 def _closed(client: Client) -> bool:

@@ -215,7 +215,8 @@ def explain_connection_error(server: str, config: Mapping[str, Any], error: Base
         return f"{prefix}: command not found: {config['command']!r}"
     if isinstance(cause, PermissionError) and "command" in config:
         return f"{prefix}: {where} is not executable (permission denied)"
-    if type(cause).__module__.startswith("httpx"):
+    if "url" in config and (type(cause).__module__.startswith("httpx")
+                            or isinstance(cause, OSError)):
         status = getattr(getattr(cause, "response", None), "status_code", None)
         if status is not None:
             return f"{prefix}: {where} answered HTTP {status}"
@@ -257,8 +258,8 @@ def _root_cause(error: BaseException) -> BaseException:
     if not isinstance(error, BaseExceptionGroup):
         return error
     leaves = [_root_cause(member) for member in error.exceptions]
-    leaves = [leaf for leaf in leaves if not isinstance(leaf, anyio.get_cancelled_exc_class())
-              ] or leaves
+    # Cancellations (BaseException, not Exception) are the echo of a failure, not its cause.
+    leaves = [leaf for leaf in leaves if isinstance(leaf, Exception)] or leaves
     # A transport's own failure explains a "connection closed" seen by the session.
     closed = [leaf for leaf in leaves if isinstance(leaf, MCPError)
               and leaf.code == mcp_types.CONNECTION_CLOSED]
