@@ -74,6 +74,9 @@ _SCHEMA_VALUES = frozenset({
     "unevaluatedProperties", "unevaluatedItems", "contains", "propertyNames", "contentSchema",
 })
 _DEFINITIONS = frozenset({"$defs", "definitions"})
+# Keywords (or a `false` value) that make `resolve_refs` change or check something.
+_INLINED_KEYWORDS = frozenset({"$ref", "$dynamicRef", "pattern", "patternProperties",
+                               *_DEFINITIONS})
 _ANNOTATIONS = frozenset({"description", "title", "default", "examples", "$comment",
                           "deprecated", "readOnly", "writeOnly"})
 
@@ -93,11 +96,14 @@ def prepare_schema(schema: object, where: str) -> Any:
     """
     if not isinstance(schema, Mapping | bool):
         raise SchemaError(f"{where} must be a JSON object, got {type(schema).__name__}")
-    plain = json_value(schema, where, SchemaError)
+    copier = _Copier(where, SchemaError)
+    plain = copier.copy(schema, None, 0)
     error = None if _surely_valid(plain) else best_match(_METASCHEMA_VALIDATOR.iter_errors(plain))
     if error is not None:
         raise SchemaError(f"{where} is not a valid JSON Schema at {_pointer(error.path)}: "
                           f"{_printable(error.message[:300])}")
+    if not copier.inlining_needed:  # nothing for resolve_refs to do: skip its copy
+        return plain
     return resolve_refs(plain, where, document=plain)
 
 
@@ -133,46 +139,84 @@ def json_value(value: object, where: str, error: type[ToolnavError] = SchemaErro
     NaN and infinities, integers of more than `MAX_INTEGER_DIGITS` digits, strings with unpaired
     surrogates (they cannot be written as UTF-8), and more than `MAX_DEPTH` nested containers.
     """
-    return _plain(value, "#", 0, where, error)
+    return _Copier(where, error).copy(value, None, 0)
 
 
-def _plain(value: object, pointer: str, depth: int, where: str,
-           error: type[ToolnavError]) -> Any:
-    if isinstance(value, str):
-        if not value.isascii() and _SURROGATE.search(value):
-            raise error(f"{_at(where, pointer)}: the string {_printable(repr(value[:40]))} has an "
-                        "unpaired surrogate, which is not valid Unicode text; fix the encoding")
-        return value
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        if not -_MAX_INTEGER < value < _MAX_INTEGER:
-            raise error(f"{_at(where, pointer)}: an integer has more than {MAX_INTEGER_DIGITS} "
-                        "digits; use a smaller number or a string")
-        return int(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise error(f"{_at(where, pointer)}: {value} is not a JSON number; use a finite "
-                        "number (or leave the keyword out)")
-        return float(value)
-    if not isinstance(value, Mapping | list | tuple):
-        raise error(f"{_at(where, pointer)}: a {type(value).__name__} is not a JSON value; use "
-                    "objects, arrays, strings, numbers, booleans or null")
-    if depth >= MAX_DEPTH:
-        raise error(f"{where} nests more than {MAX_DEPTH} levels deep at {pointer[:200]}; "
-                    "flatten it")
-    if isinstance(value, Mapping):
+class _Copier:
+    """One `json_value` walk; `inlining_needed` notes keywords only `resolve_refs` handles.
+
+    Pointers are kept as linked ``(parent, key)`` pairs and spelled out only for a message.
+    """
+
+    def __init__(self, where: str, error: type[ToolnavError]):
+        self.where = where
+        self.error = error
+        self.inlining_needed = False
+
+    def copy(self, value: object, parts: Any, depth: int) -> Any:
+        kind = type(value)
+        if kind is str:
+            if not value.isascii() and _SURROGATE.search(value):
+                raise self.fail(parts, f"the string {_printable(repr(value[:40]))} has an "
+                                "unpaired surrogate, which is not valid Unicode text; fix the "
+                                "encoding")
+            return value
+        if value is None or kind is bool:
+            self.inlining_needed = self.inlining_needed or value is False
+            return value
+        if kind is dict or kind is list or kind is tuple or isinstance(value, Mapping):
+            if depth >= MAX_DEPTH:
+                raise self.error(f"{self.where} nests more than {MAX_DEPTH} levels deep at "
+                                 f"{_spell(parts)[:200]}; flatten it")
+            if isinstance(value, Mapping):
+                return self.copy_object(value, parts, depth)
+            return [self.copy(item, (parts, index), depth + 1)
+                    for index, item in enumerate(value)]
+        if isinstance(value, str):  # a str subclass
+            return self.copy(str(value), parts, depth)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not -_MAX_INTEGER < value < _MAX_INTEGER:
+                raise self.fail(parts, f"an integer has more than {MAX_INTEGER_DIGITS} digits; "
+                                "use a smaller number or a string")
+            return int(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise self.fail(parts, f"{value} is not a JSON number; use a finite number (or "
+                                "leave the keyword out)")
+            return float(value)
+        if isinstance(value, list | tuple):
+            return self.copy(list(value), parts, depth)
+        raise self.fail(parts, f"a {type(value).__name__} is not a JSON value; use objects, "
+                        "arrays, strings, numbers, booleans or null")
+
+    def copy_object(self, value: Mapping[Any, Any], parts: Any, depth: int) -> dict[str, Any]:
         copy = {}
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise error(f"{where} at {pointer}: the key {short_repr(key)} is not a string; "
-                            "JSON object keys are strings")
-            child = f"{pointer}/{_escape(key)}"
-            copy[_plain(key, child, depth, where, error)] = _plain(item, child, depth + 1, where,
-                                                                    error)
+            if type(key) is not str:
+                if not isinstance(key, str):
+                    raise self.fail(parts, f"the key {short_repr(key)} is not a string; JSON "
+                                    "object keys are strings")
+                key = str(key)
+            child = (parts, key)
+            if not key.isascii() and _SURROGATE.search(key):
+                raise self.fail(child, "this key has an unpaired surrogate, which is not valid "
+                                "Unicode text; fix the encoding")
+            if key in _INLINED_KEYWORDS:
+                self.inlining_needed = True
+            copy[key] = self.copy(item, child, depth + 1)
         return copy
-    return [_plain(item, f"{pointer}/{index}", depth + 1, where, error)
-            for index, item in enumerate(value)]
+
+    def fail(self, parts: Any, problem: str) -> ToolnavError:
+        return self.error(f"{_at(self.where, _spell(parts))}: {problem}")
+
+
+def _spell(parts: Any) -> str:
+    """The JSON pointer of a linked ``(parent, key)`` path."""
+    keys = []
+    while parts is not None:
+        parts, key = parts
+        keys.append(key)
+    return "#" + "".join(f"/{_escape(str(key))}" for key in reversed(keys))
 
 
 def _number(value: object) -> bool:

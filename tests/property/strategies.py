@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 # Letters, a few symbols and the surrogate block (categories Cs), so lone surrogates appear.
 TEXT = st.text(st.characters(codec=None, categories=("L", "N", "P", "Zs", "Cs", "Cc")),
-               max_size=12)
+               max_size=8)
 NAMES = st.one_of(st.sampled_from(["a", "b", "c", "city", "pattern", "$defs", "$ref", "items"]),
                   TEXT)
 NUMBERS = st.one_of(
@@ -28,7 +28,7 @@ JSON_VALUES = st.recursive(
     SCALARS,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(NAMES, inner,
                                                                          max_size=4)),
-    max_leaves=6,
+    max_leaves=5,
 )
 NON_JSON = st.sampled_from([{1, 2}, b"bytes", (1, "tuple"), object(), 3j, frozenset()])
 VALUES = st.one_of(JSON_VALUES, NON_JSON)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
@@ -37,7 +37,8 @@ SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_
 
 def cases(count: int) -> settings:
     return settings(max_examples=count, derandomize=True, database=None, deadline=None,
-                    suppress_health_check=SLOW_OK)
+                    suppress_health_check=SLOW_OK,
+                    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink))
 
 
 def clean(call, *args, **kwargs):
@@ -127,7 +128,7 @@ FIXED_TOOLS = [Tool(name=name, input_schema=schema) for name, schema in {
 }.items()]
 
 
-@cases(3000)
+@cases(3500)
 @given(st.sampled_from(FIXED_TOOLS), st.one_of(
     st.dictionaries(st.sampled_from(["root", "legacy", "any", "n", "a", "b", "c", "x-y", "self",
                                      "s", "value", "kids"]) | TEXT, VALUES, max_size=4),
@@ -137,8 +138,8 @@ def test_arguments_against_fixed_tools(tool, arguments):
     coerce_arguments(arguments, tool.input_schema)
 
 
-@cases(1000)
-@given(OBJECT_SCHEMAS, st.one_of(st.dictionaries(TEXT, VALUES, max_size=4), VALUES, TEXT))
+@cases(800)
+@given(OBJECT_SCHEMAS, st.one_of(st.dictionaries(TEXT, VALUES, max_size=3), VALUES, TEXT))
 def test_arguments_against_any_accepted_schema(schema, arguments):
     tool = clean(Tool, name="t", input_schema=schema)
     if tool is not None:
@@ -159,7 +160,7 @@ def test_from_dict_raises_only_toolnav_errors(data):
     clean(Tool.from_dict, data)
 
 
-@cases(800)
+@cases(500)
 @given(st.one_of(OBJECT_SCHEMAS, SUBSCHEMAS))
 def test_fast_metaschema_check_agrees_with_jsonschema(schema):
     try:
