@@ -153,3 +153,18 @@ def serve_process(home: Path, *args: str, timeout: float = 120) -> Iterator[str]
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def node_tools() -> Path:
+    """The node 22 + Inspector + conformance folder (installed on first use)."""
+    script = REPO_ROOT / "tests" / "tools" / "install_node_tools.sh"
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"installing the node test tools failed:\n{done.stderr}"
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def inspector_command(node_tools: Path, *args: str) -> list[str]:
+    launcher = (node_tools / "node_modules" / "@modelcontextprotocol" / "inspector" / "clients"
+                / "launcher" / "build" / "index.js")
+    return [str(node_tools / "bin" / "node"), str(launcher), "--cli", *args]
