@@ -121,6 +121,25 @@ def served_home(tmp_path_factory, real_embedder) -> Path:
     return folder / "home"
 
 
+def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 120,
+                    log: Path | None = None) -> None:
+    """Wait until the server at *url* answers /healthz (fails if *process* exits first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            output = log.read_text() if log else ""
+            raise RuntimeError(f"toolnav serve exited with code {process.returncode}: "
+                               f"{output[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"toolnav serve did not answer within {timeout} s")
+        time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def serve_process(home: Path, *args: str, timeout: float = 120) -> Iterator[str]:
     """Run `toolnav serve --http` on a free port; yields the base URL once /healthz answers."""
@@ -132,18 +151,7 @@ def serve_process(home: Path, *args: str, timeout: float = 120) -> Iterator[str]
                                cwd=REPO_ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"toolnav serve exited: {Path(log.name).read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"toolnav serve did not answer within {timeout} s")
-            time.sleep(0.2)
+        wait_for_health(url, process, timeout, Path(log.name))
         yield url
     finally:
         process.terminate()

@@ -14,11 +14,13 @@ from tests.server.conftest import (
     ALICE,
     ROOT,
     SRC,
+    free_port,
     inspector_command,
     mcp_http_client,
     serve_process,
     subprocess_env,
     toolnav_command,
+    wait_for_health,
 )
 from tests.sources.services import REPO_ROOT
 
@@ -134,3 +136,46 @@ def test_status_reports_a_running_server(http_server):
                              env={k: v for k, v in subprocess_env().items()
                                   if k != "TOOLNAV_TOKEN"})
     assert refused.returncode == 1 and "requires a bearer token" in refused.stderr
+
+
+def children_of(pid: int) -> list[int]:
+    found = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                           text=True)
+    return [int(line) for line in found.stdout.split()]
+
+
+def test_sigterm_stops_the_server_and_its_downstream_children(served_home, tmp_path):
+    import os
+    import signal
+    import time
+
+    import anyio
+
+    port = free_port()
+    process = subprocess.Popen(toolnav_command(served_home, "serve", "--http",
+                                               f"127.0.0.1:{port}"),
+                               stdout=(tmp_path / "serve.log").open("w"),
+                               stderr=subprocess.STDOUT, env=subprocess_env(), cwd=REPO_ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, process, log=tmp_path / "serve.log")
+
+        async def call() -> None:
+            async with mcp_http_client(url) as client:
+                result = await client.call_tool("call_tool", {"name": "calc__multiply",
+                                                              "arguments": {"a": 2, "b": 3}})
+                assert result.structured_content == {"result": 6.0}
+
+        anyio.run(call)
+        children = children_of(process.pid)
+        assert children, "the calc downstream should be running"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) is not None
+        deadline = time.monotonic() + 10
+        while any(os.path.exists(f"/proc/{child}") for child in children):
+            assert time.monotonic() < deadline, "a downstream child outlived toolnav"
+            time.sleep(0.1)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
