@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Set
-from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -54,7 +53,13 @@ class CatalogBackend:
         self._call_limiter = anyio.CapacityLimiter(MAX_CONCURRENT_CALLS)
         self._state_lock = threading.Lock()
         self._called: dict[str, tuple[str, str]] = {}  # server -> (state, detail)
-        self._configs = {server: config for server, (config, _) in self._mcp_servers().items()}
+        # Server -> (config, tool count), re-read after every catalog change this backend
+        # makes: states() is called from any thread and must not touch the SQLite connection
+        # while a worker thread writes through it.
+        self._servers = self._mcp_servers()
+        self._configs = {server: config for server, (config, _) in self._servers.items()}
+        self._source_of = {namespace_of(tool): tool.source for tool in catalog.tools()
+                           if (tool.binding or {}).get("kind") == "mcp"}
 
     async def search(self, query: str, k: int, *, namespaces: Set[str] | None = None,
                      tags: Set[str] | None = None, allowed_namespaces: Set[str] | None = None
@@ -83,13 +88,14 @@ class CatalogBackend:
         return result
 
     def states(self) -> list[DownstreamState]:
-        servers = self._mcp_servers()
+        counts = {server: count for server, (_, count) in self._servers.items()}
         with self._state_lock:
             called = dict(self._called)
         states = []
-        for name, (_, count) in sorted(servers.items()):
+        for name in sorted(self._configs):  # a server whose tools all went is still synced
             state, detail = called.get(name, ("idle", ""))
-            states.append(DownstreamState(name, state, tools=count, detail=detail))
+            states.append(DownstreamState(name, state, tools=counts.get(name, 0),
+                                          detail=detail))
         return states
 
     async def refresh_server(self, server: str) -> bool:
@@ -146,16 +152,13 @@ class CatalogBackend:
         config = self._configs.get(server)
         if config is None:
             raise ToolNotFound(f"no downstream MCP server named {server!r} in the catalog")
-        mine = [tool for tool in self._catalog.tools() if namespace_of(tool) == server
-                and (tool.binding or {}).get("kind") == "mcp"]
-        source = mine[0].source if mine else server
+        source = self._source_of[server]
         fresh = tools_from_mcp_config({"mcpServers": {server: config}}, source=source)
         others = [tool for tool in self._catalog.tools() if tool.source == source
                   and namespace_of(tool) != server]
-        change = self._catalog.add_tools([*others,
-                                          *(replace(tool, source=source) for tool in fresh)],
-                                         source=source)
+        change = self._catalog.add_tools([*others, *fresh], source=source)
         changed = bool(change.added or change.updated or change.removed)
+        self._servers = self._mcp_servers()
         if changed and len(self._catalog):
             self._current_router()  # re-index now, so the next search does not wait
         return changed
