@@ -179,3 +179,34 @@ def test_sigterm_stops_the_server_and_its_downstream_children(served_home, tmp_p
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--http", "0.0.0.0:9999"], "a non-loopback address needs --tokens"),
+    (["--tokens", "tokens.json"], "--tokens applies to --http"),
+    (["--http", "127.0.0.1:http"], "expected HOST:PORT"),
+    (["--expose", "some"], "choose one of search, all"),
+])
+def test_unsafe_or_malformed_options_are_refused(tmp_path, args, message):
+    done = subprocess.run(toolnav_command(tmp_path / "home", "serve", *args),
+                          capture_output=True, text=True, timeout=120, env=subprocess_env(),
+                          cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.anyio
+async def test_serve_with_config_needs_no_prior_add(tmp_path, anyio_backend):
+    from tests.sources.services import MCP_CONFIG
+
+    servers = tmp_path / "servers.json"
+    servers.write_text(json.dumps(MCP_CONFIG))
+    command = toolnav_command(tmp_path / "empty-home", "serve", "--config", str(servers))
+    parameters = StdioServerParameters(command=command[0], args=command[1:],
+                                       env=subprocess_env(), cwd=str(REPO_ROOT))
+    async with Client(parameters, read_timeout_seconds=180) as client:
+        found = await client.call_tool("search_tools", {"query": "multiply two numbers"})
+        called = await client.call_tool("call_tool", {"name": "calc__multiply",
+                                                      "arguments": {"a": 4, "b": 5}})
+    assert found.structured_content["tools"][0]["name"] == "calc__multiply"
+    assert called.structured_content == {"result": 20.0}

@@ -112,10 +112,19 @@ def serve(
     """Serve the catalog as one MCP server: semantic search_tools and validated call_tool."""
     import anyio
 
-    from toolnav.server import CatalogSync, Gateway, HTTPOptions, serve_http, serve_stdio
+    from toolnav.server import (
+        EXPOSE_MODES,
+        CatalogSync,
+        Gateway,
+        HTTPOptions,
+        serve_http,
+        serve_stdio,
+    )
     from toolnav.server.auth import StaticTokenVerifier, load_tokens
     from toolnav.server.catalog_backend import CatalogBackend
 
+    if expose not in EXPOSE_MODES:  # before the catalog is opened: fail fast
+        raise ConfigError(f"--expose {expose!r}: choose one of {', '.join(EXPOSE_MODES)}")
     listen = parse_listen_address(http) if http else None
     if tokens and listen is None:
         raise ConfigError("--tokens applies to --http; a stdio server trusts its parent "
