@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from toolnav.cli import catalog, demo, evaluate, run, search, task, tune
+from toolnav.cli import catalog, demo, evaluate, run, search, serve, task, tune
 from toolnav.cli._common import HomeOption, error_console, state
 from toolnav.config import Settings
 from toolnav.errors import ToolnavError
@@ -39,6 +39,8 @@ app.command()(run.call)
 app.command()(run.run)
 app.command()(run.trace)
 app.command()(demo.demo)
+app.command()(serve.serve)
+app.command()(serve.status)
 app.add_typer(task.task_app, name="task")
 
 

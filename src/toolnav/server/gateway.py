@@ -1,0 +1,281 @@
+"""The MCP gateway: tools/list and tools/call handlers over a `GatewayBackend`.
+
+Exposes `search_tools`, `call_tool` and `get_tool_schema` (and, with ``expose="all"``, every
+catalog tool directly, paginated with an opaque cursor). Every call of a catalog tool is
+validated against the tool's current schema before it is forwarded; a validation failure is an
+``isError`` result carrying the validator's message (SEP-1303), so the model can repair the
+call. Callers holding a scoped token never see or reach tools outside their namespaces.
+Transports (stdio, Streamable HTTP) are `toolnav.server.transports`' and `toolnav.server.http`'s.
+
+Example:
+    gateway = Gateway(backend, expose="all")
+    server = gateway.mcp_server()          # an mcp.server.Server, ready for any transport
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.caching import CacheHint
+from mcp.shared.exceptions import MCPError
+
+from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError, ToolNotFound, ValidationFailed
+from toolnav.execute import ToolResult
+from toolnav.server.auth import caller_name, namespaces_in_scope
+from toolnav.server.backend import GatewayBackend, namespace_of
+from toolnav.server.meta_tools import (
+    CALL_TOOL,
+    DEFAULT_SEARCH_K,
+    GET_TOOL_SCHEMA,
+    META_TOOLS,
+    SEARCH_OUTPUT_SCHEMA,
+    SEARCH_TOOLS,
+)
+from toolnav.server.metrics import GatewayMetrics
+from toolnav.tool import Tool
+from toolnav.validate import validate_arguments
+
+__all__ = ["DEFAULT_PAGE_SIZE", "EXPOSE_MODES", "Gateway"]
+
+EXPOSE_MODES = ("search", "all")
+DEFAULT_PAGE_SIZE = 100
+SERVER_NAME = "toolnav"
+INSTRUCTIONS = (
+    "This server gives access to many tools through search. Call search_tools with what you "
+    "want done; it returns the best-fitting tools with their input schemas. Then call "
+    "call_tool with the chosen tool's name and arguments.")
+# MCP tool names: 1-128 characters of [A-Za-z0-9_.-]; others stay reachable via call_tool.
+_MCP_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+logger = logging.getLogger("toolnav.server")
+
+
+class Gateway:
+    """Serves a backend's tools over MCP (see the module docstring).
+
+    Args:
+        backend: searches, looks up and runs tools.
+        expose: ``"search"`` (the three meta tools) or ``"all"`` (also every catalog tool).
+        page_size: tools per tools/list page.
+        metrics: where to count requests (default: a new `GatewayMetrics`).
+        version: reported as the server version.
+
+    Raises:
+        ConfigError: unknown expose mode or page size below 1.
+    """
+
+    def __init__(self, backend: GatewayBackend, *, expose: str = "search",
+                 page_size: int = DEFAULT_PAGE_SIZE, metrics: GatewayMetrics | None = None,
+                 version: str = "") -> None:
+        if expose not in EXPOSE_MODES:
+            raise ConfigError(f"--expose {expose!r}: choose one of {', '.join(EXPOSE_MODES)}")
+        if page_size < 1:
+            raise ConfigError(f"page size must be at least 1, got {page_size}")
+        self.backend = backend
+        self.expose_all = expose == "all"
+        self.page_size = page_size
+        self.metrics = metrics or GatewayMetrics(backend)
+        self._version = version
+        self._server: Server | None = None
+
+    def mcp_server(self) -> Server:
+        """The low-level MCP server with this gateway's handlers (built once)."""
+        if self._server is None:
+            self._server = Server(
+                SERVER_NAME, version=self._version, instructions=INSTRUCTIONS,
+                # The list depends on the caller's token and changes with the catalog.
+                cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
+                on_list_tools=self._list_tools, on_call_tool=self._call_tool)
+        return self._server
+
+    async def _list_tools(self, ctx: ServerRequestContext, params: types.PaginatedRequestParams
+                          | None) -> types.ListToolsResult:
+        exposed = {tool.name: _meta_tool(tool) for tool in META_TOOLS.values()}
+        if self.expose_all:
+            allowed = namespaces_in_scope(ctx)
+            for tool in await self.backend.list_tools():
+                if (tool.name not in exposed and _MCP_NAME.match(tool.name)
+                        and (allowed is None or namespace_of(tool) in allowed)):
+                    exposed[tool.name] = _direct_tool(tool)
+        names = sorted(exposed)
+        after = _decode_cursor(params.cursor if params else None)
+        if after is not None:
+            names = [name for name in names if name > after]
+        page = names[:self.page_size]
+        more = len(names) > len(page)
+        return types.ListToolsResult(tools=[exposed[name] for name in page],
+                                     next_cursor=_encode_cursor(page[-1]) if more else None)
+
+    async def _call_tool(self, ctx: ServerRequestContext, params: types.CallToolRequestParams
+                         ) -> types.CallToolResult:
+        name, arguments = params.name, params.arguments or {}
+        started = time.perf_counter()
+        label = name if name in META_TOOLS else "direct"
+        try:
+            if name == SEARCH_TOOLS.name:
+                result, outcome = await self._search(ctx, arguments)
+            elif name == CALL_TOOL.name:
+                result, outcome = await self._call_meta(ctx, arguments)
+            elif name == GET_TOOL_SCHEMA.name:
+                result, outcome = await self._schema(ctx, arguments)
+            elif self.expose_all:
+                result, outcome = await self._forward(ctx, name, arguments, direct=True)
+            else:
+                raise MCPError(types.INVALID_PARAMS, f"unknown tool {name!r}: this gateway "
+                               "exposes search_tools, call_tool and get_tool_schema")
+        except MCPError:
+            self.metrics.requests.labels(tool=label, outcome="not_found").inc()
+            raise
+        except ValidationFailed as error:  # the meta tool's own arguments
+            result, outcome = _error(str(error), "invalid_arguments", issues=error.issues), \
+                "invalid_arguments"
+        except ToolNotFound as error:
+            result, outcome = _error(str(error), "not_found"), "not_found"
+        except ToolnavError as error:
+            result, outcome = _error(str(error), type(error).__name__), "tool_error"
+        except Exception:  # never a crash, never a traceback to the client
+            logger.exception("internal error answering %s", name)
+            result, outcome = _error(f"internal error in the gateway while answering {name!r}; "
+                                     "the server log has the details", "internal_error"), \
+                "internal_error"
+        seconds = time.perf_counter() - started
+        self.metrics.requests.labels(tool=label, outcome=outcome).inc()
+        self.metrics.request_seconds.labels(tool=label).observe(seconds)
+        logger.info("tool call", extra={"event": "call", "tool": name, "outcome": outcome,
+                                        "seconds": round(seconds, 4),
+                                        "caller": caller_name(ctx)})
+        return result
+
+    async def _search(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
+                      ) -> tuple[types.CallToolResult, str]:
+        valid = validate_arguments(SEARCH_TOOLS, arguments)
+        namespaces, tags = valid.get("namespaces"), valid.get("tags")
+        try:
+            hits = await self.backend.search(
+                valid["query"], int(valid.get("k", DEFAULT_SEARCH_K)),
+                namespaces=set(namespaces) if namespaces else None,
+                tags=set(tags) if tags else None, allowed_namespaces=namespaces_in_scope(ctx))
+        except EmptyCatalog:
+            hits = []
+        found = [{**_describe(hit.tool), "score": round(hit.score, 4)} for hit in hits]
+        self.metrics.search_results.inc(len(found))
+        return _structured({"tools": found}), "ok"
+
+    async def _call_meta(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
+                         ) -> tuple[types.CallToolResult, str]:
+        valid = validate_arguments(CALL_TOOL, arguments)
+        return await self._forward(ctx, valid["name"], valid.get("arguments") or {},
+                                   direct=False)
+
+    async def _schema(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
+                      ) -> tuple[types.CallToolResult, str]:
+        valid = validate_arguments(GET_TOOL_SCHEMA, arguments)
+        tool = await self.backend.get_tool(valid["name"])
+        refused = _out_of_scope(ctx, tool)
+        if refused:
+            return refused, "insufficient_scope"
+        described = _describe(tool)
+        if tool.output_schema is not None:
+            described["outputSchema"] = dict(tool.output_schema)
+        return _structured(described), "ok"
+
+    async def _forward(self, ctx: ServerRequestContext, name: str, arguments: Any, *,
+                       direct: bool) -> tuple[types.CallToolResult, str]:
+        """Look the tool up (its current record), check scope, validate, then run it."""
+        try:
+            tool = await self.backend.get_tool(name)
+        except ToolNotFound:
+            if direct:  # a name tools/list never offered: a protocol error, as for any server
+                raise MCPError(types.INVALID_PARAMS, f"unknown tool {name!r}") from None
+            raise
+        refused = _out_of_scope(ctx, tool)
+        if refused:
+            return refused, "insufficient_scope"
+        try:
+            valid = validate_arguments(tool, arguments)
+        except ValidationFailed as error:
+            return _error(str(error), "invalid_arguments", issues=error.issues), \
+                "invalid_arguments"
+        namespace = namespace_of(tool)
+        started = time.perf_counter()
+        result = await self.backend.call(tool.name, valid)
+        self.metrics.downstream_seconds.labels(downstream=namespace).observe(
+            time.perf_counter() - started)
+        outcome = "tool_error" if result.is_error else "ok"
+        self.metrics.downstream_calls.labels(downstream=namespace, outcome=outcome).inc()
+        return _tool_result(result), outcome
+
+
+def _meta_tool(tool: Tool) -> types.Tool:
+    return types.Tool(name=tool.name, description=tool.description,
+                      input_schema=dict(tool.input_schema),
+                      output_schema=SEARCH_OUTPUT_SCHEMA if tool is SEARCH_TOOLS else None)
+
+
+def _direct_tool(tool: Tool) -> types.Tool:
+    # No outputSchema: results pass through as the downstream produced them, and a declared
+    # schema would oblige every structured result to match it.
+    return types.Tool(name=tool.name, description=tool.description,
+                      input_schema=dict(tool.input_schema))
+
+
+def _describe(tool: Tool) -> dict[str, Any]:
+    return {"name": tool.name, "namespace": namespace_of(tool),
+            "description": tool.description, "inputSchema": dict(tool.input_schema)}
+
+
+def _out_of_scope(ctx: ServerRequestContext, tool: Tool) -> types.CallToolResult | None:
+    allowed = namespaces_in_scope(ctx)
+    namespace = namespace_of(tool)
+    if allowed is None or namespace in allowed:
+        return None
+    return _error(f"insufficient_scope: this token may not use tools of namespace "
+                  f"{namespace!r} (it may use: {', '.join(sorted(allowed))})",
+                  "insufficient_scope")
+
+
+def _structured(data: dict[str, Any]) -> types.CallToolResult:
+    text = json.dumps(data, ensure_ascii=False)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
+                                structured_content=data)
+
+
+def _error(message: str, kind: str, **details: Any) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)],
+                                structured_content={"error": kind, "message": message,
+                                                    **details},
+                                is_error=True)
+
+
+def _tool_result(result: ToolResult) -> types.CallToolResult:
+    structured = result.data if isinstance(result.data, dict) and not result.is_error else None
+    return types.CallToolResult(content=[types.TextContent(type="text", text=result.content)],
+                                structured_content=structured, is_error=result.is_error)
+
+
+def _encode_cursor(after: str) -> str:
+    raw = json.dumps({"after": after}, ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded.encode()))["after"]
+        if isinstance(after, str):
+            return after
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        pass
+    raise MCPError(types.INVALID_PARAMS, "invalid cursor: pass back the nextCursor of the "
+                   "previous tools/list page unchanged")

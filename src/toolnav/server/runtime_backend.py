@@ -1,0 +1,134 @@
+"""The `GatewayBackend` over the toolnav runtime: its catalog, current router and an executor.
+
+Searches and catalog reads run in worker threads (the router is CPU work; the store keeps a
+connection per thread), at most `Settings.threads` at a time so a burst of searches cannot
+starve the event loop; tool calls are awaited on the async executor, whose MCP pool keeps one
+session per downstream server. A downstream that announces a change is re-listed over its
+live session and its tools replace the old ones in one store transaction; the router notices
+the store's new version and updates the index in place.
+
+Example:
+    async with RuntimeBackend(toolnav) as backend:
+        hits = await backend.search("multiply two numbers", 5)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Set
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from toolnav.catalog.sources.mcp import catalog_tools
+from toolnav.config import RouteParams
+from toolnav.downstream.mcp import ToolsChangedHook
+from toolnav.errors import EmptyCatalog, SourceError, ToolnavError
+from toolnav.execute import ToolResult
+from toolnav.route import Candidate, ToolFilter
+from toolnav.runtime import Toolnav
+from toolnav.server.backend import DownstreamState, namespace_of
+from toolnav.tool import Tool
+
+__all__ = ["RuntimeBackend"]
+
+# The pool's words for a session, in the gateway's (readiness and metrics) words.
+_STATE_NAMES = {"ready": "connected", "idle": "idle", "connecting": "connecting",
+                "backoff": "failed"}
+
+
+class RuntimeBackend:
+    """`GatewayBackend` over a `Toolnav` runtime; an async context manager that opens and
+    closes its executor.
+
+    Args:
+        toolnav: the runtime (the backend does not close it).
+        route_params: ranking parameters (default: the runtime's settings).
+        on_tools_changed: awaited with a server's name when it announces a new tool list.
+    """
+
+    def __init__(self, toolnav: Toolnav, *, route_params: RouteParams | None = None,
+                 on_tools_changed: ToolsChangedHook | None = None) -> None:
+        self._toolnav = toolnav
+        self._params = route_params or toolnav.settings.route
+        self._executor = toolnav.executor(on_tools_changed=on_tools_changed)
+        self._limiter = anyio.CapacityLimiter(toolnav.settings.threads)
+
+    async def __aenter__(self) -> RuntimeBackend:
+        await self._executor.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every downstream session (stopping stdio servers)."""
+        await self._executor.aclose()
+
+    async def search(self, query: str, k: int, *, namespaces: Set[str] | None = None,
+                     tags: Set[str] | None = None, allowed_namespaces: Set[str] | None = None
+                     ) -> list[Candidate]:
+        return await self._in_thread(self._search, query, k, namespaces, tags,
+                                     allowed_namespaces)
+
+    async def get_tool(self, name: str) -> Tool:
+        return await self._in_thread(self._toolnav.catalog.get, name)
+
+    async def list_tools(self) -> list[Tool]:
+        return await self._in_thread(self._toolnav.catalog.tools)
+
+    async def call(self, name: str, arguments: Mapping[str, Any]) -> ToolResult:
+        tool = await self.get_tool(name)
+        return await self._executor.execute(tool, dict(arguments))
+
+    def states(self) -> list[DownstreamState]:
+        sessions = self._executor.downstream_states()
+        servers = self._toolnav.catalog.store.server_names()
+        counts = Counter(namespace_of(tool) for tool in self._toolnav.catalog.tools()
+                         if (tool.binding or {}).get("kind") == "mcp")
+        states = []
+        for name in sorted(servers):
+            session = sessions.get(name, {})
+            states.append(DownstreamState(
+                name, _STATE_NAMES.get(str(session.get("state", "idle")), "idle"),
+                reconnects=int(session.get("reconnects", 0)), tools=counts.get(name, 0),
+                detail=str(session.get("last_error") or "")))
+        return states
+
+    async def refresh_server(self, server: str) -> bool:
+        try:
+            listed = await self._executor.pool.list_tools(server)
+        except ToolnavError as error:
+            raise SourceError(f"MCP server {server!r} could not be listed: {error}") from None
+        source = self._toolnav.catalog.store.server_names().get(server)
+        if source is None:
+            raise SourceError(f"no MCP server named {server!r} is configured")
+        tools = catalog_tools(server, listed, source=source)
+        change = await self._in_thread(self._toolnav.catalog.replace_server_tools, server,
+                                       tools)
+        changed = bool(change.added or change.updated or change.removed)
+        if changed:  # bring the index in step now, so the next search does not wait
+            await self._in_thread(self._toolnav.router, self._params)
+        return changed
+
+    async def _in_thread(self, func: Any, *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
+
+    def _search(self, query: str, k: int, namespaces: Set[str] | None,
+                tags: Set[str] | None, allowed: Set[str] | None) -> list[Candidate]:
+        if len(self._toolnav.catalog) == 0:
+            raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE` "
+                               "before serving")
+        router = self._toolnav.router(self._params)
+        wanted = None if namespaces is None else set(namespaces)
+        if allowed is not None:
+            wanted = set(allowed) if wanted is None else wanted & set(allowed)
+        names: frozenset[str] = frozenset()
+        if wanted is not None:
+            names = frozenset(tool.name for tool in self._toolnav.catalog.tools()
+                              if namespace_of(tool) in wanted)
+            if not names:  # an empty allow-list would mean "no restriction" to the router
+                return []
+        filters = ToolFilter(tags=frozenset(tags or ()), allow=names)
+        return router.route(query, k=k, filters=filters).candidates
