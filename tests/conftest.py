@@ -13,7 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from toolnav.runtime import configure_process
 from toolnav.tool import Tool
+
+# pytest is an entry point like the CLI and the server: numba's threading layer (its OpenMP
+# layer slows torch 40-170x in the same process), thread counts, offline model loading.
+configure_process()
 
 pytest_plugins = ["tests.faults.fixtures"]
 
