@@ -110,8 +110,13 @@ def test_from_dict_refuses_what_is_not_a_tool_record():
     assert Tool.from_dict({"name": "t", "tags": None}).tags == ()
 
 
-def test_stored_schema_is_the_prepared_one():
-    tool = Tool(name="t", input_schema={"type": "object", "$defs": {"C": {"type": "string"}},
-                                        "properties": {"c": {"$ref": "#/$defs/C"}}})
-    assert tool.input_schema == {"type": "object", "properties": {"c": {"type": "string"}}}
-    assert Tool.from_dict(tool.to_dict()).content_hash == tool.content_hash
+def test_the_schema_is_kept_as_written_and_used_inlined():
+    written = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+               "$defs": {"C": {"$anchor": "cityDef", "type": "string"}},
+               "properties": {"c": {"$ref": "#/$defs/C"}}}
+    tool = Tool(name="t", input_schema=written)
+    assert tool.input_schema == written
+    assert tool.call_schema == {"$schema": written["$schema"], "type": "object",
+                                "properties": {"c": {"$anchor": "cityDef", "type": "string"}}}
+    loaded = Tool.from_dict(tool.to_dict(), trusted=True)   # as the store loads it
+    assert loaded.content_hash == tool.content_hash and loaded.call_schema == tool.call_schema

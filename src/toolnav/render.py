@@ -164,7 +164,9 @@ def render_tools(tools: Sequence[Tool], *, provider: str = "openai", budget: int
 
 
 def _entry(tool: Tool, provider: str, names: NameMap, compact: bool) -> dict[str, Any]:
-    schema = compact_schema(tool.input_schema) if compact else dict(tool.input_schema)
+    # Models get the ref-free schema; an MCP client gets it as the source wrote it.
+    written = tool.input_schema if provider == "mcp" else tool.call_schema
+    schema = compact_schema(written) if compact else dict(written)
     description = _cut(tool.description, DESCRIPTION_CHARS) if compact else tool.description
     name = names.provider_name(tool.name)
     if provider == "openai":

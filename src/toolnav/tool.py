@@ -80,17 +80,31 @@ class Tool:
         for name in ("description", "source", "group"):
             _check_text(getattr(self, name), f"{label}: {name}")
         object.__setattr__(self, "tags", _tags(self.tags, label))
-        object.__setattr__(self, "input_schema",
-                           _object_schema(self.input_schema, f"{label}: input schema"))
+        written, usable = _object_schema(self.input_schema, f"{label}: input schema")
+        object.__setattr__(self, "input_schema", written)
+        object.__setattr__(self, "_call_schema", usable)
         if self.output_schema is not None:
-            object.__setattr__(self, "output_schema",
-                               prepare_schema(self.output_schema, f"{label}: output schema"))
+            where = f"{label}: output schema"
+            prepare_schema(self.output_schema, where)  # checked like the input schema
+            object.__setattr__(self, "output_schema", json_value(self.output_schema, where))
         if self.binding is not None:
             if not isinstance(self.binding, Mapping):
                 raise SourceError(f"{label}: binding must be a JSON object or null, got "
                                   f"{type(self.binding).__name__}")
             object.__setattr__(self, "binding",
                                json_value(self.binding, f"{label}: binding", SourceError))
+
+    @property
+    def call_schema(self) -> Mapping[str, Any]:
+        """The input schema with its local ``$ref``s inlined (cycles cut): what validation,
+        coercion and rendering for a model work on. `input_schema` stays as the source wrote
+        it (``$defs``, ``$schema``, ``$anchor`` included), which is what MCP clients are
+        served (SEP-1613, SEP-2106)."""
+        usable = self.__dict__.get("_call_schema")
+        if usable is None:  # a record loaded without checks: prepare it once, on first use
+            usable = prepare_schema(self.input_schema, f"tool {self.name!r}: input schema")
+            object.__setattr__(self, "_call_schema", usable)
+        return usable
 
     def renamed(self, *, name: str | None = None, source: str | None = None) -> Tool:
         """A copy under another name and/or source, without checking the schemas again.
@@ -211,15 +225,16 @@ def _tags(tags: object, label: str) -> tuple[str, ...]:
     return result
 
 
-def _object_schema(schema: object, where: str) -> dict[str, Any]:
-    """`prepare_schema`, plus the rule that tool arguments are a JSON object."""
+def _object_schema(schema: object, where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The schema as written (a plain-JSON copy) and as `prepare_schema` makes it usable,
+    checking the rule that tool arguments are a JSON object."""
     if not isinstance(schema, Mapping):
         raise SchemaError(f"{where} must be a JSON object, got {type(schema).__name__}")
     prepared = prepare_schema(schema, where)
     if prepared.get("type") != "object":
         raise SchemaError(f"{where} must have \"type\": \"object\" (tool arguments are a JSON "
                           f"object), got type {prepared.get('type')!r}")
-    return prepared
+    return json_value(schema, where), prepared
 
 
 def embedding_text(tool: Tool, max_chars: int = 1000) -> str:

@@ -67,7 +67,7 @@ def validate_arguments(tool: Tool, arguments: object, *, allow_unknown: bool = F
         issue = {"path": "(arguments)", "problem": "arguments must be a JSON object",
                  "expected": "object", "given": _describe(arguments)}
         raise ValidationFailed(_message(tool.name, [issue]), tool=tool.name, issues=[issue])
-    schema = dict(tool.input_schema)
+    schema = dict(tool.call_schema)
     if not allow_unknown and "additionalProperties" not in schema \
             and "patternProperties" not in schema:
         schema["additionalProperties"] = False

@@ -200,10 +200,10 @@ def test_python_defaults_and_models_become_safe_schemas(tmp_path):
             """Plot."""
     '''))
     (tool,) = load_source(module).tools
-    schema = tool.input_schema["properties"]
+    schema = tool.call_schema["properties"]
     assert "default" not in schema["scale"] and "default" not in schema["seen"]
     assert schema["marks"]["default"] == [1, 2]
     assert schema["to"]["required"] == ["x", "y"]
     assert schema["to"]["properties"]["x"]["type"] == "integer"
     assert schema["path"]["items"]["properties"] == schema["to"]["properties"]
-    assert "$defs" not in tool.input_schema
+    assert "$defs" not in tool.call_schema and "$defs" in tool.input_schema

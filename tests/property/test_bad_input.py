@@ -64,7 +64,7 @@ def use(tool: Tool, arguments: object) -> None:
     if isinstance(arguments, str | dict):
         clean(validate_arguments, tool, json.dumps(arguments) if isinstance(arguments, dict)
               and _is_json(arguments) else arguments)
-    coerce_arguments(arguments, tool.input_schema)
+    coerce_arguments(arguments, tool.call_schema)
     for provider in ("openai", "anthropic", "mcp"):
         rendered = render_tools([tool], provider=provider, budget=50)
         json.dumps(rendered.payload, allow_nan=False).encode("utf-8")
@@ -108,7 +108,7 @@ def test_tool_construction_raises_only_toolnav_errors(record):
     tool = build(record)
     if tool is not None:
         assert tool.input_schema["type"] == "object"
-        assert "$ref" not in json.dumps(tool.input_schema)
+        assert "$ref" not in json.dumps(tool.call_schema)
 
 
 FIXED_TOOLS = [Tool(name=name, input_schema=schema) for name, schema in {
@@ -135,7 +135,7 @@ FIXED_TOOLS = [Tool(name=name, input_schema=schema) for name, schema in {
     VALUES, TEXT))
 def test_arguments_against_fixed_tools(tool, arguments):
     clean(validate_arguments, tool, arguments)
-    coerce_arguments(arguments, tool.input_schema)
+    coerce_arguments(arguments, tool.call_schema)
 
 
 @cases(800)
