@@ -1,6 +1,7 @@
 # One command to set up and run each main job on a fresh machine:
 #   make demo   -> virtualenv, install, `toolnav demo`
-#   make test   -> virtualenv, install with test extras, ruff, pytest
+#   make test   -> virtualenv, install with test extras, ruff, PostgreSQL and node tools for the
+#                  server and task tests, pytest
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,6 +20,10 @@ demo: $(BIN)/toolnav
 
 test: $(BIN)/toolnav
 	$(BIN)/ruff check src tests bench
+	# Services the tests drive: PostgreSQL 15 (task tests, installed with apt where absent) and
+	# node 22 with MCP Inspector and the conformance suite (server tests, from npm).
+	tests/tools/ensure_postgres.sh
+	tests/tools/install_node_tools.sh >/dev/null
 	$(BIN)/pytest
 
 bench-deps: $(BIN)/toolnav

@@ -1,14 +1,13 @@
-"""`toolnav task submit|get|list|cancel`: durable agent tasks in the local home's task database.
+"""`toolnav task submit|get|list|cancel|work`: durable agent tasks in the home's task database.
 
-The commands read and write ``<home>/tasks.sqlite`` (the database `toolnav serve` runs its
-tasks from); a task submitted here waits, persisted, until a worker serving its agent runs it.
-Agent names come from the profile file given with ``--agents`` (or ``TOOLNAV_AGENTS``),
-else the one ``default`` agent. The lead's `app` mounts this as ``app.add_typer(task_app,
-name="task")``.
+The commands read and write ``<home>/tasks.sqlite``; a task submitted here waits, persisted,
+until `toolnav task work` (a worker running the home's agents) runs it. Agent names come from
+the profile file given with ``--agents`` (or ``TOOLNAV_AGENTS``), else the one ``default``
+agent, which uses the ``TOOLNAV_LLM_*`` settings.
 
 Example:
+    toolnav task work --agents examples/agents.toml &
     toolnav task submit "convert 100 F to Celsius" --agent agent-1
-    toolnav task get 3f2c...
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ AgentsOption = Annotated[Path | None, typer.Option(
 def _call(method: str, *args: Any, agents_file: Path | None = None) -> Any:
     """Open the home's task store, await one of its methods, close it."""
     from toolnav._blocking import BlockingRunner
-    from toolnav.cli.app import state
+    from toolnav.cli._common import state
     from toolnav.tasks import DBOSTaskStore, load_profiles, sqlite_url
 
     profiles = load_profiles(agents_file, state.settings.llm)
@@ -94,3 +93,35 @@ def cancel(
     """Cancel a queued or working task."""
     info = _call("cancel", task_id, agents_file=agents_file)
     console.print(f"{info.id} {info.status}")
+
+
+@task_app.command()
+def work(agents_file: AgentsOption = None) -> None:
+    """Run the home's agents on their tasks until interrupted (queued tasks, and those a
+    stopped worker left unfinished, resume after their last completed step)."""
+    import anyio
+
+    from toolnav.agent.loop import CurrentRouter
+    from toolnav.cli._common import error_console, open_runtime, progress, require_tools, state
+    from toolnav.tasks import TaskWorker, build_agents, load_profiles, sqlite_url
+
+    profiles = load_profiles(agents_file, state.settings.llm)
+    with open_runtime() as toolnav:
+        require_tools(toolnav)
+        with progress() as update:  # index now, not while the first task waits
+            toolnav.router(state.settings.route, update)
+
+        async def serve() -> None:
+            async with toolnav.executor() as executor:
+                agents = build_agents(profiles, CurrentRouter(toolnav), executor,
+                                      trace_dir=state.settings.home / "traces",
+                                      feedback=toolnav.catalog)
+                async with TaskWorker(sqlite_url(state.settings.home), agents, profiles):
+                    error_console.print(f"working on the tasks of {', '.join(profiles)}; "
+                                        "Ctrl-C stops (unfinished tasks resume on restart)")
+                    await anyio.sleep_forever()
+
+        try:
+            anyio.run(serve)
+        except KeyboardInterrupt:
+            error_console.print("stopped")
