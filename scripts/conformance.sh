@@ -28,7 +28,10 @@ toolnav add "$ROOT/examples/python_tools.py" "$WORK/servers.json" \
     "$ROOT/tests/server/conformance/fixture_tools.py" \
     "$ROOT/tests/server/conformance/schema_tools.json" >&2
 PORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-toolnav serve --http "127.0.0.1:$PORT" --expose all > "$WORK/serve.log" 2>&1 &
+# Started directly (not through the toolnav function, whose subshell would get the PID and
+# leave the server running when killed).
+"$PYTHON" -m toolnav --home "$WORK/home" serve --http "127.0.0.1:$PORT" --expose all \
+    > "$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 600); do
     if "$PYTHON" -c "import httpx, sys; sys.exit(httpx.get('http://127.0.0.1:$PORT/healthz').status_code != 200)" 2>/dev/null; then break; fi

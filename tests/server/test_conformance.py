@@ -24,3 +24,6 @@ def test_conformance_suite_passes_every_applicable_scenario(node_tools):
                      "tools-call-error", "dns-rebinding-protection", "http-header-validation"):
         assert f"✓ {scenario}:" in done.stdout
     assert "Baseline check passed" in done.stdout
+    leftovers = subprocess.run(["pgrep", "-f", "toolnav.*serve --http.*--expose all"],
+                               capture_output=True, text=True).stdout.split()
+    assert not leftovers, f"the script left its server running: {leftovers}"
