@@ -32,6 +32,7 @@ console = Console()
 error_console = Console(stderr=True)
 # Without a terminal (a log file, CI), progress is printed as plain lines this often.
 PLAIN_PROGRESS_SECONDS = 10.0
+_clock = time.monotonic  # read through this name, so a test can drive it
 
 
 class _State:
@@ -75,11 +76,11 @@ def progress() -> Iterator[ProgressCallback]:
         with bar:
             yield update
         return
-    last = [time.monotonic()]  # short work prints nothing; long work a line every few s
+    last = [_clock()]  # short work prints nothing; long work a line every few seconds
     printed = [False]
 
     def report(stage: str, done: int, total: int) -> None:
-        now = time.monotonic()
+        now = _clock()
         if now - last[0] >= PLAIN_PROGRESS_SECONDS or (done >= total and printed[0]):
             last[0], printed[0] = now, True
             print(f"{stage}: {done}/{total}", file=sys.stderr, flush=True)
