@@ -193,7 +193,9 @@ def test_progress_without_a_terminal_is_plain_lines(monkeypatch, capsys):
 
     clock = iter([0.0, 1.0, 11.0, 12.0, 30.0])
     monkeypatch.setattr(_common, "_clock", lambda: next(clock))
-    monkeypatch.setattr(_common.error_console, "is_terminal", False)
+    from rich.console import Console
+
+    monkeypatch.setattr(_common, "error_console", Console(stderr=True, force_terminal=False))
     with _common.progress() as update:
         update("embedding tools", 1, 10)      # 1 s in: too soon to print
         update("embedding tools", 5, 10)      # 11 s: a line
