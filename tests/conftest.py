@@ -6,7 +6,10 @@ Ranking-quality tests use the real bundled model instead (see `real_embedder`).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -71,3 +74,15 @@ def requires_shared_data(*names: str):
     """Skip unless ../shared/data holds the named dataset folders."""
     missing = [name for name in names if not (SHARED_DATA / name / "tools.jsonl").is_file()]
     return pytest.mark.skipif(bool(missing), reason=f"../shared/data lacks {missing}")
+
+
+def run_toolnav(home: Path, *args: str, check_exit: int = 0, env: dict[str, str] | None = None,
+                timeout: float = 240) -> subprocess.CompletedProcess:
+    """`toolnav --home HOME ARGS...` as a user runs it: a real process; its exit code must be
+    *check_exit* and it must never print a traceback."""
+    process = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), *args],
+                             capture_output=True, text=True, timeout=timeout,
+                             env={**os.environ, **(env or {})})
+    assert process.returncode == check_exit, process.stdout + process.stderr
+    assert "Traceback" not in process.stderr
+    return process

@@ -4,23 +4,19 @@ records, `tools --json`, call output, traces, logs or any other file of the home
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
-import subprocess
 import sys
 
 import pytest
 
+from tests.conftest import run_toolnav
 from tests.fake_llm import FakeLLM, text, tool_call
 from tests.sources.services import EXAMPLES
 
 
 def toolnav(home, *args, env=None):
-    process = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), *args],
-                             capture_output=True, text=True, timeout=240,
-                             env={**os.environ, **(env or {})})
-    assert process.returncode == 0, process.stdout + process.stderr
+    process = run_toolnav(home, *args, env=env)
     return process.stdout + process.stderr
 
 

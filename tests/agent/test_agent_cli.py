@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import anyio
 import pytest
 
+from tests.conftest import run_toolnav as _toolnav
 from tests.fake_llm import FakeLLM, text, tool_call
 from tests.sources.services import EXAMPLES, MCP_CONFIG
 from toolnav.agent import Agent
@@ -17,15 +15,6 @@ from toolnav.config import LLMSettings
 from toolnav.runtime import Toolnav
 
 pytestmark = pytest.mark.timeout(240)
-
-
-def _toolnav(home, *args, env=None, check_exit=0):
-    process = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), *args],
-                             capture_output=True, text=True, timeout=200,
-                             env={**os.environ, **(env or {})})
-    assert process.returncode == check_exit, process.stdout + process.stderr
-    assert "Traceback" not in process.stderr
-    return process
 
 
 def test_cli_run_and_trace(tmp_path):

@@ -1,20 +1,12 @@
 """The CLI as a user runs it: a real process, its exit code, stdout and stderr."""
 
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
-
-def toolnav(home, *args, check_exit=0, env=None):
-    process = subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), *args],
-                             capture_output=True, text=True, timeout=240,
-                             env={**os.environ, **(env or {})})
-    assert process.returncode == check_exit, process.stdout + process.stderr
-    assert "Traceback" not in process.stderr
-    return process
+from tests.conftest import run_toolnav as toolnav
 
 
 def test_add_malformed_json_is_one_clear_line_and_changes_nothing(tmp_path):
