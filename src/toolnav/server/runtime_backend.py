@@ -54,6 +54,7 @@ class RuntimeBackend:
         self._params = route_params or toolnav.settings.route
         self._executor = toolnav.executor(on_tools_changed=on_tools_changed)
         self._limiter = anyio.CapacityLimiter(toolnav.settings.threads)
+        self._counts: tuple[int, Counter[str]] = (-1, Counter())
 
     async def __aenter__(self) -> RuntimeBackend:
         await self._executor.__aenter__()
@@ -85,8 +86,7 @@ class RuntimeBackend:
     def states(self) -> list[DownstreamState]:
         sessions = self._executor.downstream_states()
         servers = self._toolnav.catalog.store.server_names()
-        counts = Counter(namespace_of(tool) for tool in self._toolnav.catalog.tools()
-                         if (tool.binding or {}).get("kind") == "mcp")
+        counts = self._tools_per_server()
         states = []
         for name in sorted(servers):
             session = sessions.get(name, {})
@@ -111,6 +111,16 @@ class RuntimeBackend:
         if changed:  # bring the index in step now, so the next search does not wait
             await self._in_thread(self._toolnav.router, self._params)
         return changed
+
+    def _tools_per_server(self) -> Counter[str]:
+        """MCP tools per server, counted again only when the catalog changed (readiness and
+        metrics ask on every scrape)."""
+        version = self._toolnav.catalog.version
+        if self._counts[0] != version:
+            self._counts = (version, Counter(
+                namespace_of(tool) for tool in self._toolnav.catalog.tools()
+                if (tool.binding or {}).get("kind") == "mcp"))
+        return self._counts[1]
 
     async def _in_thread(self, func: Any, *args: Any) -> Any:
         return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
