@@ -220,7 +220,7 @@ def test_cli_call_runs_an_mcp_tool_from_the_stored_server_config(tmp_path):
                                        ).fetchone()[0])
     assert "calc__multiply" in records and "s3cret-value" not in records
     assert stored["env"] == {"CALC_TOKEN": "s3cret-value"}
-    assert (home / "downstream.log").exists()  # the server's stderr went there
+    assert (home / "logs" / "downstream.log").exists()  # the server's stderr went there
 
 
 async def test_mcp_over_streamable_http():
