@@ -221,3 +221,15 @@ def test_a_running_router_follows_catalog_changes(tmp_path, hashing_embedder):
         live.catalog.record_outcome("send_email", False)
         reweighed = live.router()
         assert reweighed is not first and reweighed.version == live.catalog.version
+
+
+def test_a_namespace_filter_scopes_mcp_tools_by_server_and_others_by_source(toolnav):
+    router = toolnav.router(RouteParams())
+    travel = router.route("weather in Oslo", k=5, filters=ToolFilter(
+        namespaces=frozenset({"travel"})))
+    assert {c.tool.namespace for c in travel.candidates} == {"travel"}
+    mcp_tool = dataclasses.replace(TOOLS[0], source="servers",
+                                   binding={"kind": "mcp", "server": "meteo", "tool": "w"})
+    assert mcp_tool.namespace == "meteo"
+    assert ToolFilter(namespaces=frozenset({"meteo"})).admits(mcp_tool)
+    assert not ToolFilter(namespaces=frozenset({"servers"})).admits(mcp_tool)

@@ -89,13 +89,16 @@ class ToolFilter:
     """Which tools may be proposed. Empty fields do not restrict.
 
     Attributes:
-        sources: only tools from these sources (namespaces).
+        sources: only tools from these sources.
+        namespaces: only tools in these namespaces (`toolnav.tool.Tool.namespace`: an MCP
+            tool's server, else its source).
         tags: only tools carrying at least one of these tags.
         allow: only these tool names.
         deny: never these tool names.
     """
 
     sources: frozenset[str] = frozenset()
+    namespaces: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
     allow: frozenset[str] = frozenset()
     deny: frozenset[str] = frozenset()
@@ -103,6 +106,7 @@ class ToolFilter:
     def admits(self, tool: Tool) -> bool:
         """Whether *tool* passes every restriction."""
         return ((not self.sources or tool.source in self.sources)
+                and (not self.namespaces or tool.namespace in self.namespaces)
                 and (not self.tags or not self.tags.isdisjoint(tool.tags))
                 and (not self.allow or tool.name in self.allow)
                 and tool.name not in self.deny)

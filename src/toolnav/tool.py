@@ -95,6 +95,15 @@ class Tool:
                                json_value(self.binding, f"{label}: binding", SourceError))
 
     @property
+    def namespace(self) -> str:
+        """The namespace the tool is served and scoped under: its downstream MCP server's name
+        for an MCP tool, else its source label."""
+        binding = self.binding or {}
+        if binding.get("kind") == "mcp" and binding.get("server"):
+            return str(binding["server"])
+        return self.source
+
+    @property
     def call_schema(self) -> Mapping[str, Any]:
         """The input schema with its local ``$ref``s inlined (cycles cut): what validation,
         coercion and rendering for a model work on. `input_schema` stays as the source wrote

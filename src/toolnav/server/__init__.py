@@ -7,7 +7,7 @@ Example:
 """
 
 from toolnav.server.auth import StaticTokenVerifier, TokenGrant, load_tokens
-from toolnav.server.backend import DownstreamState, GatewayBackend, namespace_of
+from toolnav.server.backend import DownstreamState, GatewayBackend
 from toolnav.server.gateway import EXPOSE_MODES, Gateway
 from toolnav.server.http import HTTPOptions, build_http_app
 from toolnav.server.metrics import GatewayMetrics
@@ -16,4 +16,4 @@ from toolnav.server.sync import CatalogSync
 
 __all__ = ["EXPOSE_MODES", "CatalogSync", "DownstreamState", "Gateway", "GatewayBackend",
            "GatewayMetrics", "HTTPOptions", "StaticTokenVerifier", "TokenGrant",
-           "build_http_app", "load_tokens", "namespace_of", "serve_http", "serve_stdio"]
+           "build_http_app", "load_tokens", "serve_http", "serve_stdio"]

@@ -19,7 +19,7 @@ from toolnav.execute import ToolResult
 from toolnav.route import Candidate
 from toolnav.tool import Tool
 
-__all__ = ["DOWNSTREAM_STATES", "DownstreamState", "GatewayBackend", "namespace_of"]
+__all__ = ["DOWNSTREAM_STATES", "DownstreamState", "GatewayBackend"]
 
 # connected: a live session; idle: configured, not started yet (sessions start on first use);
 # connecting: (re)starting; failed: the last start or call failed at the transport level.
@@ -43,14 +43,6 @@ class DownstreamState:
     reconnects: int = 0
     tools: int = 0
     detail: str = ""
-
-
-def namespace_of(tool: Tool) -> str:
-    """The namespace a tool is served under: its MCP server's name, else its source label."""
-    binding = tool.binding or {}
-    if binding.get("kind") == "mcp" and binding.get("server"):
-        return str(binding["server"])
-    return tool.source
 
 
 class GatewayBackend(Protocol):

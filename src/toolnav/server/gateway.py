@@ -31,7 +31,7 @@ from mcp.shared.exceptions import MCPError
 from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError, ToolNotFound, ValidationFailed
 from toolnav.execute import ToolResult
 from toolnav.server.auth import caller_name, namespaces_in_scope
-from toolnav.server.backend import GatewayBackend, namespace_of
+from toolnav.server.backend import GatewayBackend
 from toolnav.server.meta_tools import (
     CALL_TOOL,
     DEFAULT_SEARCH_K,
@@ -104,7 +104,7 @@ class Gateway:
             allowed = namespaces_in_scope(ctx)
             for tool in await self.backend.list_tools():
                 if (tool.name not in exposed and _MCP_NAME.match(tool.name)
-                        and (allowed is None or namespace_of(tool) in allowed)):
+                        and (allowed is None or tool.namespace in allowed)):
                     exposed[tool.name] = _direct_tool(tool)
         names = sorted(exposed)
         after = _decode_cursor(params.cursor if params else None)
@@ -205,7 +205,7 @@ class Gateway:
         except ValidationFailed as error:
             return _error(str(error), "invalid_arguments", issues=error.issues), \
                 "invalid_arguments"
-        namespace = namespace_of(tool)
+        namespace = tool.namespace
         started = time.perf_counter()
         result = await self.backend.call(tool.name, valid)
         self.metrics.downstream_seconds.labels(downstream=namespace).observe(
@@ -229,13 +229,13 @@ def _direct_tool(tool: Tool) -> types.Tool:
 
 
 def _describe(tool: Tool) -> dict[str, Any]:
-    return {"name": tool.name, "namespace": namespace_of(tool),
+    return {"name": tool.name, "namespace": tool.namespace,
             "description": tool.description, "inputSchema": dict(tool.input_schema)}
 
 
 def _out_of_scope(ctx: ServerRequestContext, tool: Tool) -> types.CallToolResult | None:
     allowed = namespaces_in_scope(ctx)
-    namespace = namespace_of(tool)
+    namespace = tool.namespace
     if allowed is None or namespace in allowed:
         return None
     return _error(f"insufficient_scope: this token may not use tools of namespace "

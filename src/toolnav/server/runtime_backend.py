@@ -28,7 +28,7 @@ from toolnav.errors import EmptyCatalog, SourceError, ToolnavError
 from toolnav.execute import ToolResult
 from toolnav.route import Candidate, ToolFilter
 from toolnav.runtime import Toolnav
-from toolnav.server.backend import DownstreamState, namespace_of
+from toolnav.server.backend import DownstreamState
 from toolnav.tool import Tool
 
 __all__ = ["RuntimeBackend"]
@@ -118,7 +118,7 @@ class RuntimeBackend:
         version = self._toolnav.catalog.version
         if self._counts[0] != version:
             self._counts = (version, Counter(
-                namespace_of(tool) for tool in self._toolnav.catalog.tools()
+                tool.namespace for tool in self._toolnav.catalog.tools()
                 if (tool.binding or {}).get("kind") == "mcp"))
         return self._counts[1]
 
@@ -134,11 +134,7 @@ class RuntimeBackend:
         wanted = None if namespaces is None else set(namespaces)
         if allowed is not None:
             wanted = set(allowed) if wanted is None else wanted & set(allowed)
-        names: frozenset[str] = frozenset()
-        if wanted is not None:
-            names = frozenset(tool.name for tool in self._toolnav.catalog.tools()
-                              if namespace_of(tool) in wanted)
-            if not names:  # an empty allow-list would mean "no restriction" to the router
-                return []
-        filters = ToolFilter(tags=frozenset(tags or ()), allow=names)
+        if wanted is not None and not wanted:  # an empty set would mean "no restriction"
+            return []
+        filters = ToolFilter(namespaces=frozenset(wanted or ()), tags=frozenset(tags or ()))
         return router.route(query, k=k, filters=filters).candidates
