@@ -46,13 +46,16 @@ class RuntimeBackend:
         toolnav: the runtime (the backend does not close it).
         route_params: ranking parameters (default: the runtime's settings).
         on_tools_changed: awaited with a server's name when it announces a new tool list.
+        call_timeout_seconds: limit per tool call (default: the executor's).
     """
 
     def __init__(self, toolnav: Toolnav, *, route_params: RouteParams | None = None,
-                 on_tools_changed: ToolsChangedHook | None = None) -> None:
+                 on_tools_changed: ToolsChangedHook | None = None,
+                 call_timeout_seconds: float | None = None) -> None:
         self._toolnav = toolnav
         self._params = route_params or toolnav.settings.route
-        self._executor = toolnav.executor(on_tools_changed=on_tools_changed)
+        self._executor = toolnav.executor(timeout_seconds=call_timeout_seconds,
+                                          on_tools_changed=on_tools_changed)
         self._limiter = anyio.CapacityLimiter(toolnav.settings.threads)
         self._counts: tuple[int, Counter[str]] = (-1, Counter())
 
