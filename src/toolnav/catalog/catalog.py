@@ -95,13 +95,14 @@ class Catalog:
         Raises:
             CatalogError: no server of that name is configured.
         """
-        source = self.store.server_names().get(server)
+        owners = self.store.server_names()
+        source = owners.get(server)
         if source is None:
             raise CatalogError(f"no MCP server named {server!r} is configured")
         kept = [_original(entry) for entry in self.store.entries()
-                if entry.tool.source == source and _server_of(entry.tool) != server]
+                if entry.tool.source == source and entry.tool.namespace != server]
         servers = {name: self.store.server_config(name)
-                   for name, owner in self.store.server_names().items() if owner == source}
+                   for name, owner in owners.items() if owner == source}
         return self.store.replace_source(source, [*kept, *tools], servers=servers)
 
     def remove(self, names: Iterable[str]) -> int:
@@ -154,11 +155,6 @@ class Catalog:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _server_of(tool: Tool) -> str | None:
-    binding = tool.binding or {}
-    return binding.get("server") if binding.get("kind") == "mcp" else None
 
 
 def _original(entry: CatalogEntry) -> Tool:
