@@ -14,7 +14,7 @@ instance then runs a workflow of ``--floor-steps`` no-op async steps: DBOS's own
 on this machine, whatever the agent does.
 
 Run:
-    .venv/bin/python bench/tasks.py [--tasks 100] [--turns 2]
+    .venv/bin/python bench/tasks.py [--tasks 100] [--turns 2] [--database-url postgresql://...]
 """
 
 from __future__ import annotations
@@ -107,11 +107,12 @@ async def bare(base_url: str, tasks: int, turns: int) -> list[float]:
     return seconds, (time.process_time() - cpu) / tasks
 
 
-async def engine(base_url: str, tasks: int, turns: int, folder: Path,
-                 floor_steps: int) -> dict[str, Any]:
+async def engine(base_url: str, tasks: int, turns: int, database_url: str,
+                 polling_seconds: float, floor_steps: int) -> dict[str, Any]:
     profiles = {"bench": AgentProfile("bench", concurrency=1)}
     agents = {"bench": make_agent(base_url, turns)}
-    async with TaskWorker(sqlite_url(folder), agents, profiles, polling_seconds=0.05) as worker:
+    async with TaskWorker(database_url, agents, profiles,
+                          polling_seconds=polling_seconds) as worker:
         store = worker.store
         start, cpu = time.perf_counter(), time.process_time()
         ids = [await store.submit(f"task {n}") for n in range(tasks)]
@@ -145,17 +146,24 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100)
     parser.add_argument("--turns", type=int, default=2, help="tool calls per task")
     parser.add_argument("--floor-steps", type=int, default=60)
+    parser.add_argument("--database-url", help="system database (default: SQLite in a "
+                        "temporary folder); postgresql://... for the Postgres mode")
+    parser.add_argument("--polling-seconds", type=float, default=0.05,
+                        help="queue polling interval (the worker's default is 0.25 s)")
     args = parser.parse_args()
     steps = 1 + (args.turns + 1) + args.turns  # start, LLM turns, tool calls
     with FakeLLM(respond=policy(args.turns)) as llm, \
             tempfile.TemporaryDirectory() as folder:
         bare_seconds, bare_cpu = asyncio.run(bare(llm.base_url, args.tasks, args.turns))
-        measured = asyncio.run(engine(llm.base_url, args.tasks, args.turns, Path(folder),
-                                      args.floor_steps))
+        database_url = args.database_url or sqlite_url(Path(folder))
+        measured = asyncio.run(engine(llm.base_url, args.tasks, args.turns, database_url,
+                                      args.polling_seconds, args.floor_steps))
     bare_ms = statistics.median(bare_seconds) * 1000
     engine_ms = statistics.median(measured["run_ms"])
     print(f"{args.tasks} bare runs, {2 * args.tasks} tasks, {args.turns} tool calls each "
-          f"({steps} steps per task)")
+          f"({steps} steps per task); system database "
+          f"{'Postgres' if args.database_url else 'SQLite'}, queue polled every "
+          f"{args.polling_seconds * 1000:.0f} ms")
     print(f"submit throughput (worker running): {measured['submits_per_second']:.0f} "
           f"submits/s one at a time, {measured['parallel_submits_per_second']:.0f} submits/s "
           f"with {args.tasks} at once")
