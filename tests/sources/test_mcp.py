@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 
@@ -27,6 +28,14 @@ def test_tools_are_listed_and_namespaced(tmp_path):
     assert multiply.binding == {"kind": "mcp", "server": "calc", "tool": "multiply"}
     assert set(multiply.input_schema["properties"]) == {"a", "b"}
     assert source.servers == MCP_CONFIG["mcpServers"]
+
+
+def test_listing_works_when_the_caller_runs_an_event_loop():
+    async def from_a_coroutine():
+        return tools_from_mcp_config(MCP_CONFIG)
+
+    tools, _ = asyncio.run(from_a_coroutine())
+    assert {tool.name for tool in tools} >= {"calc__multiply", "calc__shout"}
 
 
 def test_secrets_stay_in_the_server_config():

@@ -30,6 +30,7 @@ import mcp.types as mcp_types
 from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
 
+from toolnav._blocking import BlockingRunner
 from toolnav.errors import SourceError
 from toolnav.tool import NAMESPACE_SEPARATOR, Tool
 
@@ -67,10 +68,10 @@ def tools_from_mcp_config(data: Mapping[str, Any], *, source: str = "mcp"
         raise SourceError("'mcpServers' must be an object mapping server names to "
                           "{\"command\", \"args\", \"env\"} or {\"url\"} entries")
     configs = {name: check_server_config(name, config) for name, config in servers.items()}
-    tools: list[Tool] = []
-    for name, config in configs.items():
-        listed = anyio.run(_list_or_explain, name, config)
-        tools.extend(catalog_tools(name, listed, source=source))
+    # On the runner's own loop thread, so this also works when the caller runs an event loop.
+    with BlockingRunner() as runner:
+        listed = runner.call(_list_each, configs)
+    tools = [tool for name in configs for tool in catalog_tools(name, listed[name], source=source)]
     return tools, configs
 
 
@@ -239,6 +240,10 @@ def safe_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+async def _list_each(configs: Mapping[str, dict[str, Any]]) -> dict[str, list[mcp_types.Tool]]:
+    return {name: await _list_or_explain(name, config) for name, config in configs.items()}
 
 
 async def _list_or_explain(name: str, config: dict[str, Any]) -> list[mcp_types.Tool]:
