@@ -6,6 +6,7 @@ result."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import anyio
@@ -160,3 +161,31 @@ def test_inspector_drives_a_task_to_its_result(node_tools, task_home, server_arg
     assert payload(tool)["content"][0]["text"] == "computed x after 0.5 s"
     assert legacy.returncode == 0, legacy.stderr  # no extension: runs synchronously
     assert payload(legacy)["content"][0]["text"] == "computed result after 0 s"
+
+
+def test_task_cli_against_a_server(task_home, server_args, ledger, tmp_path):
+    def task_cli(*args: str, check_exit: int = 0) -> subprocess.CompletedProcess:
+        done = subprocess.run(toolnav_command(tmp_path / "client-home", "task", *args,
+                                              "--server", url),
+                              capture_output=True, text=True, timeout=60,
+                              env=subprocess_env(), cwd=REPO_ROOT)
+        assert done.returncode == check_exit, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        return done
+
+    with serve_process(task_home, *server_args) as url:
+        task_id = task_cli("submit", "water the plants", "--agent", "agent-2",
+                           "--metadata", '{"ticket": 3}').stdout.strip()
+        deadline = time.monotonic() + 60
+        while (shown := json.loads(task_cli("get", task_id).stdout))["status"] not in (
+                "completed", "failed"):
+            assert time.monotonic() < deadline, shown
+            time.sleep(0.2)
+        listed = task_cli("list", "--agent", "agent-2").stdout
+        refused = task_cli("cancel", task_id, check_exit=1)
+        unknown = task_cli("get", "0" * 32, check_exit=1)
+    assert shown["status"] == "completed" and shown["metadata"]["ticket"] == 3
+    assert "recorded water the plants" in shown["result"]["answer"]
+    assert task_id in listed and "agent-2" in listed
+    assert "already finished (completed)" in refused.stderr
+    assert "no task with id '0000" in unknown.stderr
