@@ -17,7 +17,8 @@ the person (or model) who must act on it, and is shown without a traceback by th
     ├── ToolExecutionError     the tool ran and failed, timed out or returned too much
     ├── LLMError               the LLM endpoint is missing, unreachable or answered badly
     ├── TaskError              a durable agent task cannot be submitted or changed as asked
-    │   └── TaskNotFound       no task has that id (never submitted, or purged)
+    │   ├── TaskNotFound       no task has that id (never submitted, or purged)
+    │   └── TaskFailed         the server could not carry a task out (with a JSON-RPC code)
     └── BackendUnavailable     an optional backend's dependency is not installed
 
 Example:
@@ -38,6 +39,7 @@ __all__ = [
     "SchemaError",
     "SourceError",
     "TaskError",
+    "TaskFailed",
     "TaskNotFound",
     "ToolExecutionError",
     "ToolNotFound",
@@ -122,6 +124,16 @@ class TaskNotFound(TaskError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else "task not found"
+
+
+class TaskFailed(TaskError):
+    """A task could not be carried out by the server (not the tool's own error): its tool is
+    gone, cannot be executed, or was refused. ``code`` is the JSON-RPC error code MCP clients
+    see on the failed task (the Tasks extension's ``error``)."""
+
+    def __init__(self, message: str, code: int = -32603) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class BackendUnavailable(ToolnavError, ImportError):

@@ -1,18 +1,21 @@
-"""`toolnav serve` (the MCP gateway over stdio or Streamable HTTP) and `toolnav status` (what a
-running server reports). The server itself is `toolnav.server`'s; this module reads options,
-sets up logging and hands over.
+"""`toolnav serve` (the MCP gateway over stdio or Streamable HTTP, with durable agent tasks) and
+`toolnav status` (what a running server reports). The server itself is `toolnav.server`'s; this
+module reads options, sets up logging, starts the task worker in-process and hands over.
 
 Example:
     toolnav add servers.json && toolnav serve --http 127.0.0.1:8080 --tokens tokens.json
+    toolnav serve --agents examples/agents.toml --tasks-db postgresql://u@db/toolnav
     toolnav status --url http://127.0.0.1:8080 --token "$TOKEN"
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -106,9 +109,18 @@ def serve(
         "--page-size", min=1, help="Tools per tools/list page (with --expose all).")] = 100,
     insecure_no_auth: Annotated[bool, typer.Option(
         "--insecure-no-auth", help="Allow a non-loopback address without --tokens.")] = False,
+    agents_file: Annotated[Path | None, typer.Option(
+        "--agents", envvar="TOOLNAV_AGENTS", help="Agent profile file (TOML or JSON) for "
+        "submit_task; default: one agent on the TOOLNAV_LLM_* settings.")] = None,
+    tasks_db: Annotated[str | None, typer.Option(
+        "--tasks-db", envvar="TOOLNAV_TASKS_DB", help="Task database: postgresql://... for "
+        "replicas sharing tasks (default: <home>/tasks.sqlite).")] = None,
+    no_tasks: Annotated[bool, typer.Option(
+        "--no-tasks", help="Serve no task tools and run no task worker.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every call.")] = False,
 ) -> None:
-    """Serve the catalog as one MCP server: semantic search_tools and validated call_tool."""
+    """Serve the catalog as one MCP server: semantic search_tools, validated call_tool, and
+    durable agent tasks (submit_task, get_task, cancel_task, list_tasks, MCP Tasks)."""
     import anyio
 
     from toolnav.server import (
@@ -149,9 +161,10 @@ def serve(
             syncs[0].notify_changed(server)
 
         async def run() -> None:
-            async with RuntimeBackend(toolnav, on_tools_changed=changed) as backend:
+            async with RuntimeBackend(toolnav, on_tools_changed=changed) as backend, \
+                    _task_tools(toolnav, backend, agents_file, tasks_db, no_tasks) as tasks:
                 gateway = Gateway(backend, expose=expose, page_size=page_size,
-                                  version=_package_version())
+                                  version=_package_version(), tasks=tasks)
                 syncs.append(CatalogSync(backend, interval_seconds=sync_interval,
                                          metrics=gateway.metrics))
                 if listen is None:
@@ -169,6 +182,34 @@ def serve(
                 await serve_http(gateway, options, verifier, syncs[0])
 
         anyio.run(run)
+
+
+@contextlib.asynccontextmanager
+async def _task_tools(toolnav: Any, backend: Any, agents_file: Path | None,
+                      tasks_db: str | None, disabled: bool) -> AsyncIterator[Any]:
+    """The task worker running in this process (agents and tool tasks) and the task tools
+    over its store; None with --no-tasks. Without a profile file and without an LLM endpoint
+    there is no agent: tool tasks still run, submit_task says what to configure."""
+    if disabled:
+        yield None
+        return
+    from toolnav.agent.loop import CurrentRouter
+    from toolnav.server.task_tools import TaskTools, tool_runner
+    from toolnav.tasks import TaskWorker, build_agents, load_profiles, sqlite_url
+
+    llm = state.settings.llm
+    profiles = load_profiles(agents_file, llm)
+    if agents_file is None and not (llm.base_url and llm.model):
+        profiles = {}
+    agents = build_agents(profiles, CurrentRouter(toolnav), backend.executor,
+                          trace_dir=state.settings.home / "traces", feedback=toolnav.catalog)
+    worker = TaskWorker(tasks_db or sqlite_url(state.settings.home), agents, profiles,
+                        tool_runner=tool_runner(backend))
+    async with worker:
+        assert worker.store is not None
+        yield TaskTools(worker.store, ttl_seconds=worker.retention_seconds,
+                        agent_scopes={name: profile.namespaces
+                                      for name, profile in profiles.items()})
 
 
 def status(

@@ -29,7 +29,6 @@ from mcp.server.caching import CacheHint
 from mcp.shared.exceptions import MCPError
 
 from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError, ToolNotFound, ValidationFailed
-from toolnav.execute import ToolResult
 from toolnav.server.auth import caller_name, namespaces_in_scope
 from toolnav.server.backend import GatewayBackend
 from toolnav.server.meta_tools import (
@@ -41,6 +40,10 @@ from toolnav.server.meta_tools import (
     SEARCH_TOOLS,
 )
 from toolnav.server.metrics import GatewayMetrics
+from toolnav.server.results import error_result as _error
+from toolnav.server.results import structured_result as _structured
+from toolnav.server.results import tool_result as _tool_result
+from toolnav.server.task_tools import TASK_TOOLS, TaskTools, task_support
 from toolnav.tool import Tool
 from toolnav.validate import validate_arguments
 
@@ -68,6 +71,8 @@ class Gateway:
         page_size: tools per tools/list page.
         metrics: where to count requests (default: a new `GatewayMetrics`).
         version: reported as the server version.
+        tasks: the task tools and the MCP Tasks extension (`toolnav.server.task_tools`);
+            None: the server runs no tasks.
 
     Raises:
         ConfigError: unknown expose mode or page size below 1.
@@ -75,7 +80,7 @@ class Gateway:
 
     def __init__(self, backend: GatewayBackend, *, expose: str = "search",
                  page_size: int = DEFAULT_PAGE_SIZE, metrics: GatewayMetrics | None = None,
-                 version: str = "") -> None:
+                 version: str = "", tasks: TaskTools | None = None) -> None:
         if expose not in EXPOSE_MODES:
             raise ConfigError(f"--expose {expose!r}: choose one of {', '.join(EXPOSE_MODES)}")
         if page_size < 1:
@@ -85,6 +90,7 @@ class Gateway:
         self.page_size = page_size
         self.metrics = metrics or GatewayMetrics(backend)
         self._version = version
+        self.tasks = tasks
         self._server: Server | None = None
 
     def mcp_server(self) -> Server:
@@ -95,11 +101,15 @@ class Gateway:
                 # The list depends on the caller's token and changes with the catalog.
                 cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
                 on_list_tools=self._list_tools, on_call_tool=self._call_tool)
+            if self.tasks is not None:
+                self.tasks.install(self._server)
         return self._server
 
     async def _list_tools(self, ctx: ServerRequestContext, params: types.PaginatedRequestParams
                           | None) -> types.ListToolsResult:
         exposed = {tool.name: _meta_tool(tool) for tool in META_TOOLS.values()}
+        if self.tasks is not None:
+            exposed.update({tool.name: tool for tool in self.tasks.tools()})
         if self.expose_all:
             allowed = namespaces_in_scope(ctx)
             for tool in await self.backend.list_tools():
@@ -116,10 +126,10 @@ class Gateway:
                                      next_cursor=_encode_cursor(page[-1]) if more else None)
 
     async def _call_tool(self, ctx: ServerRequestContext, params: types.CallToolRequestParams
-                         ) -> types.CallToolResult:
+                         ) -> types.CallToolResult | dict[str, Any]:
         name, arguments = params.name, params.arguments or {}
         started = time.perf_counter()
-        label = name if name in META_TOOLS else "direct"
+        label = name if name in META_TOOLS or name in TASK_TOOLS else "direct"
         try:
             if name == SEARCH_TOOLS.name:
                 result, outcome = await self._search(ctx, arguments)
@@ -127,6 +137,8 @@ class Gateway:
                 result, outcome = await self._call_meta(ctx, arguments)
             elif name == GET_TOOL_SCHEMA.name:
                 result, outcome = await self._schema(ctx, arguments)
+            elif self.tasks is not None and name in TASK_TOOLS:
+                result, outcome = await self.tasks.call(ctx, name, arguments)
             elif self.expose_all:
                 result, outcome = await self._forward(ctx, name, arguments, direct=True)
             else:
@@ -171,7 +183,7 @@ class Gateway:
         return _structured({"tools": found}), "ok"
 
     async def _call_meta(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
-                         ) -> tuple[types.CallToolResult, str]:
+                         ) -> tuple[types.CallToolResult | dict[str, Any], str]:
         valid = validate_arguments(CALL_TOOL, arguments)
         return await self._forward(ctx, valid["name"], valid.get("arguments") or {},
                                    direct=False)
@@ -189,8 +201,9 @@ class Gateway:
         return _structured(described), "ok"
 
     async def _forward(self, ctx: ServerRequestContext, name: str, arguments: Any, *,
-                       direct: bool) -> tuple[types.CallToolResult, str]:
-        """Look the tool up (its current record), check scope, validate, then run it."""
+                       direct: bool) -> tuple[types.CallToolResult | dict[str, Any], str]:
+        """Look the tool up (its current record), check scope, validate, then run it (as a
+        task for a task-capable tool and a client that declared the Tasks extension)."""
         try:
             tool = await self.backend.get_tool(name)
         except ToolNotFound:
@@ -205,6 +218,10 @@ class Gateway:
         except ValidationFailed as error:
             return _error(str(error), "invalid_arguments", issues=error.issues), \
                 "invalid_arguments"
+        if self.tasks is not None:
+            created = await self.tasks.start_tool_task(ctx, tool, valid)
+            if created is not None:
+                return created, "task"
         namespace = tool.namespace
         started = time.perf_counter()
         result = await self.backend.call(tool.name, valid)
@@ -224,8 +241,10 @@ def _meta_tool(tool: Tool) -> types.Tool:
 def _direct_tool(tool: Tool) -> types.Tool:
     # No outputSchema: results pass through as the downstream produced them, and a declared
     # schema would oblige every structured result to match it.
+    support = task_support(tool)
     return types.Tool(name=tool.name, description=tool.description,
-                      input_schema=dict(tool.input_schema))
+                      input_schema=dict(tool.input_schema),
+                      execution=types.ToolExecution(task_support=support) if support else None)
 
 
 def _describe(tool: Tool) -> dict[str, Any]:
@@ -241,25 +260,6 @@ def _out_of_scope(ctx: ServerRequestContext, tool: Tool) -> types.CallToolResult
     return _error(f"insufficient_scope: this token may not use tools of namespace "
                   f"{namespace!r} (it may use: {', '.join(sorted(allowed))})",
                   "insufficient_scope")
-
-
-def _structured(data: dict[str, Any]) -> types.CallToolResult:
-    text = json.dumps(data, ensure_ascii=False)
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
-                                structured_content=data)
-
-
-def _error(message: str, kind: str, **details: Any) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=message)],
-                                structured_content={"error": kind, "message": message,
-                                                    **details},
-                                is_error=True)
-
-
-def _tool_result(result: ToolResult) -> types.CallToolResult:
-    structured = result.data if isinstance(result.data, dict) and not result.is_error else None
-    return types.CallToolResult(content=[types.TextContent(type="text", text=result.content)],
-                                structured_content=structured, is_error=result.is_error)
 
 
 def _encode_cursor(after: str) -> str:

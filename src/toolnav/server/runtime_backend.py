@@ -66,6 +66,11 @@ class RuntimeBackend:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
+    @property
+    def executor(self) -> Any:
+        """The executor calls go through (the server's agents share its downstream sessions)."""
+        return self._executor
+
     async def aclose(self) -> None:
         """Close every downstream session (stopping stdio servers)."""
         await self._executor.aclose()

@@ -8,6 +8,10 @@ DBOS replays the recorded outputs and continues after the last completed step; a
 that was interrupted runs again with the same idempotency key (workflow id and step number).
 The live agents a worker serves are registered here by `toolnav.tasks.worker`.
 
+A second workflow, ``toolnav.tool_task``, runs one tool call as a task (the MCP server's answer
+to a tools/call of a task-capable tool): a single ``toolnav.tool_task.call`` step through the
+`ToolRunner` the worker registers.
+
 Example:
     register_agents({"agent-1": agent}); await queue.enqueue_async(run_task, "agent-1", text, {})
 """
@@ -15,7 +19,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from dbos import DBOS
@@ -26,21 +30,36 @@ from toolnav.agent.state import PlannedCall
 from toolnav.errors import TaskError
 from toolnav.llm import AssistantMessage
 
-__all__ = ["LLM_STEP", "MAX_RECOVERY_ATTEMPTS", "START_STEP", "TOOL_STEP", "WORKFLOW_NAME",
-           "register_agents", "replay", "run_task"]
+__all__ = ["LLM_STEP", "MAX_RECOVERY_ATTEMPTS", "START_STEP", "TOOL_STEP", "TOOL_TASK_STEP",
+           "TOOL_WORKFLOW_NAME", "WORKFLOW_NAME", "ToolRunner", "register_agents",
+           "register_tool_runner", "replay", "run_task", "run_tool_task"]
 
 WORKFLOW_NAME = "toolnav.task"
+TOOL_WORKFLOW_NAME = "toolnav.tool_task"
 START_STEP, LLM_STEP, TOOL_STEP = "toolnav.start", "toolnav.llm", "toolnav.tool"
+TOOL_TASK_STEP = "toolnav.tool_task.call"
+
+# Runs one tool call for a tool task: (tool name, arguments, idempotency key) -> the MCP
+# CallToolResult as plain data; raises toolnav.errors.TaskFailed when the server cannot run it.
+ToolRunner = Callable[[str, dict[str, Any], str], Awaitable[dict[str, Any]]]
 # A task whose worker died this many times while running it is failed, not resumed again.
 MAX_RECOVERY_ATTEMPTS = 10
 
 _agents: dict[str, Agent] = {}
+_tool_runner: list[ToolRunner] = []
 
 
 def register_agents(agents: Mapping[str, Agent]) -> None:
     """Make *agents* the ones this process's workflows run (replaces any earlier set)."""
     _agents.clear()
     _agents.update(agents)
+
+
+def register_tool_runner(runner: ToolRunner | None) -> None:
+    """Make *runner* the one this process's tool tasks call (None: no tool tasks)."""
+    _tool_runner.clear()
+    if runner is not None:
+        _tool_runner.append(runner)
 
 
 def _agent(name: str) -> Agent:
@@ -83,6 +102,21 @@ async def run_task(agent_name: str, text: str, metadata: dict[str, Any] | None) 
     return {"status": outcome.status, "answer": outcome.answer, "calls": outcome.calls,
             "repairs": outcome.repairs, "steps": outcome.steps,
             "trace_path": str(outcome.trace_path) if outcome.trace_path else None}
+
+
+# Preemptible: cancelling the task stops the call (MCP cancellation is cooperative).
+@DBOS.step(name=TOOL_TASK_STEP, preemptible=True)
+async def _run_tool(tool_name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    if not _tool_runner:
+        raise TaskError("this worker runs no tool tasks (it was started without a tool runner)")
+    return await _tool_runner[0](tool_name, arguments, f"{DBOS.workflow_id}:{DBOS.step_id}")
+
+
+@DBOS.workflow(name=TOOL_WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
+async def run_tool_task(tool_name: str, arguments: dict[str, Any],
+                        metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """Call tool *tool_name* with *arguments*; returns its MCP result as plain data."""
+    return await _run_tool(tool_name, arguments)
 
 
 class _Exhausted(Exception):

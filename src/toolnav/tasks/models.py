@@ -38,8 +38,12 @@ class TaskInfo:
             (``validation``, with the tool, issues and error of a rejected call) and tool call
             (``execution``); empty in listings.
         repairs: invalid calls answered with an error so far.
-        result: the outcome of a completed task (status, answer, calls, repairs, steps).
+        result: the outcome of a completed task (status, answer, calls, repairs, steps; for
+            a tool task, the tool's MCP result).
         error: why a failed task failed.
+        error_code: the JSON-RPC code of a failed task (-32603 unless the server said more).
+        kind: ``agent`` (an agent runs the task text) or ``tool`` (one tool call: ``task``
+            is the tool's name).
     """
 
     id: str
@@ -53,6 +57,8 @@ class TaskInfo:
     repairs: int = 0
     result: dict[str, Any] | None = None
     error: str | None = None
+    error_code: int | None = None
+    kind: str = "agent"
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-serialisable data."""

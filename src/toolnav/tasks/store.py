@@ -22,9 +22,14 @@ from typing import Any
 
 from dbos import DBOSClient, EnqueueOptions, run_dbos_database_migrations
 
-from toolnav.errors import BackendUnavailable, TaskError, TaskNotFound
+from toolnav.errors import BackendUnavailable, TaskError, TaskFailed, TaskNotFound
 from toolnav.tasks._sqlite import sqlite_engine
-from toolnav.tasks._workflow import MAX_RECOVERY_ATTEMPTS, WORKFLOW_NAME, replay
+from toolnav.tasks._workflow import (
+    MAX_RECOVERY_ATTEMPTS,
+    TOOL_WORKFLOW_NAME,
+    WORKFLOW_NAME,
+    replay,
+)
 from toolnav.tasks.models import (
     CANCELLED,
     COMPLETED,
@@ -36,8 +41,8 @@ from toolnav.tasks.models import (
     TaskInfo,
 )
 
-__all__ = ["APP_NAME", "APP_VERSION", "MAX_METADATA_CHARS", "MAX_TASK_CHARS", "DBOSTaskStore",
-           "is_sqlite", "queue_name", "sqlite_url"]
+__all__ = ["APP_NAME", "APP_VERSION", "MAX_METADATA_CHARS", "MAX_TASK_CHARS", "TOOL_QUEUE",
+           "DBOSTaskStore", "is_sqlite", "queue_name", "sqlite_url"]
 
 APP_NAME = "toolnav"
 # Workers only run workflows enqueued for their application version; bump it when the
@@ -45,6 +50,9 @@ APP_NAME = "toolnav"
 APP_VERSION = "toolnav-tasks-1"
 MAX_TASK_CHARS = 100_000
 MAX_METADATA_CHARS = 10_000
+# The queue of tool tasks (one tool call each), whichever tool they call.
+TOOL_QUEUE = "toolnav-tools"
+_WORKFLOWS = (WORKFLOW_NAME, TOOL_WORKFLOW_NAME)
 
 _STATUS_OF = {"ENQUEUED": QUEUED, "DELAYED": QUEUED, "PENDING": WORKING, "SUCCESS": COMPLETED,
               "ERROR": FAILED, "MAX_RECOVERY_ATTEMPTS_EXCEEDED": FAILED,
@@ -74,17 +82,16 @@ class DBOSTaskStore:
 
     Args:
         database_url: ``sqlite:///path`` or ``postgresql://...``; created and migrated on open.
-        agents: the agent names tasks may be given to; the first is the default.
+        agents: the agent names tasks may be given to; the first is the default (empty: only
+            tool tasks can be submitted).
         max_task_chars: longest accepted task text.
 
     Raises:
-        TaskError: no agents, or the database cannot be opened.
+        TaskError: the database cannot be opened.
     """
 
     def __init__(self, database_url: str, agents: Collection[str], *,
                  max_task_chars: int = MAX_TASK_CHARS) -> None:
-        if not agents:
-            raise TaskError("a task store needs at least one agent name")
         self.agents = list(agents)
         self.max_task_chars = max_task_chars
         try:
@@ -107,9 +114,12 @@ class DBOSTaskStore:
         Returns only after the task is stored; a worker serving the agent picks it up.
 
         Raises:
-            TaskError: unknown agent, empty or too long text, metadata not a JSON object or
-                larger than `MAX_METADATA_CHARS`.
+            TaskError: no agent served, unknown agent, empty or too long text, metadata not a
+                JSON object or larger than `MAX_METADATA_CHARS`.
         """
+        if not self.agents:
+            raise TaskError("no agent is configured here: set TOOLNAV_LLM_BASE_URL and "
+                            "TOOLNAV_LLM_MODEL for the default agent, or pass --agents FILE")
         agent = agent or self.agents[0]
         if agent not in self.agents:
             raise TaskError(f"unknown agent {agent!r}; agents: {', '.join(self.agents)}")
@@ -125,6 +135,22 @@ class DBOSTaskStore:
                                    "queue_name": queue_name(agent), "workflow_id": task_id,
                                    "app_version": APP_VERSION}
         await self._client.enqueue_async(options, agent, task, metadata)
+        return task_id
+
+    async def submit_tool(self, tool: str, arguments: dict[str, Any],
+                          metadata: dict[str, Any] | None = None) -> str:
+        """Persist one call of *tool* with (validated) *arguments* as a task; returns its id
+        once stored. A worker started with a tool runner carries it out.
+
+        Raises:
+            TaskError: metadata not a JSON object or too large.
+        """
+        metadata = _checked_metadata(metadata)
+        task_id = uuid.uuid4().hex
+        options: EnqueueOptions = {"workflow_name": TOOL_WORKFLOW_NAME,
+                                   "queue_name": TOOL_QUEUE, "workflow_id": task_id,
+                                   "app_version": APP_VERSION}
+        await self._client.enqueue_async(options, tool, dict(arguments), metadata)
         return task_id
 
     async def get(self, task_id: str) -> TaskInfo:
@@ -177,19 +203,22 @@ class DBOSTaskStore:
     async def purge(self, older_than_seconds: float) -> int:
         """Delete tasks that finished more than *older_than_seconds* ago; returns how many."""
         cutoff = int((time.time() - older_than_seconds) * 1000)
-        finished = await self._client.list_workflows_async(
-            name=WORKFLOW_NAME, status=[key for key, value in _STATUS_OF.items()
-                                        if value in FINISHED],
-            load_input=False, load_output=False)
-        old = [record.workflow_id for record in finished
-               if record.updated_at is not None and record.updated_at <= cutoff]
+        old = []
+        for name in _WORKFLOWS:
+            finished = await self._client.list_workflows_async(
+                name=name, status=[key for key, value in _STATUS_OF.items()
+                                   if value in FINISHED],
+                load_input=False, load_output=False)
+            old += [record.workflow_id for record in finished
+                    if record.updated_at is not None and record.updated_at <= cutoff]
         if old:
             await self._client.delete_workflows_async(old)
         return len(old)
 
     async def _status(self, task_id: str, *, load_output: bool) -> TaskInfo:
-        found = await self._client.list_workflows_async(
-            workflow_ids=[task_id], name=WORKFLOW_NAME, load_output=load_output)
+        found = await self._client.list_workflows_async(workflow_ids=[task_id],
+                                                        load_output=load_output)
+        found = [record for record in found if record.name in _WORKFLOWS]
         if not found:
             raise TaskNotFound(f"no task with id {task_id!r}; it was never submitted here, "
                                "or it finished and was purged after its retention time")
@@ -215,6 +244,8 @@ def _info(record: Any) -> TaskInfo:
     info = TaskInfo(id=record.workflow_id, agent=agent, status=status, task=task,
                     metadata=metadata or {}, created_at=record.created_at,
                     updated_at=record.updated_at)
+    if record.name == TOOL_WORKFLOW_NAME:  # args: tool name, arguments, metadata
+        info.kind, info.agent, info.task = "tool", "", agent
     if record.status == "SUCCESS":
         info.result = record.output
     elif record.status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED":
@@ -223,6 +254,7 @@ def _info(record: Any) -> TaskInfo:
     elif status == FAILED:
         error = record.error
         info.error = f"{type(error).__name__}: {error}" if error else "failed (no reason kept)"
+        info.error_code = error.code if isinstance(error, TaskFailed) else -32603
     return info
 
 

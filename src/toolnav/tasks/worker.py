@@ -22,13 +22,15 @@ from dbos import DBOS, DBOSConfig
 
 from toolnav.agent import Agent
 from toolnav.errors import ConfigError
-from toolnav.tasks._workflow import register_agents
+from toolnav.tasks._workflow import ToolRunner, register_agents, register_tool_runner
 from toolnav.tasks.profiles import AgentProfile
-from toolnav.tasks.store import APP_NAME, APP_VERSION, DBOSTaskStore, queue_name
+from toolnav.tasks.store import APP_NAME, APP_VERSION, TOOL_QUEUE, DBOSTaskStore, queue_name
 
-__all__ = ["DEFAULT_PURGE_INTERVAL_SECONDS", "DEFAULT_RETENTION_SECONDS", "TaskWorker"]
+__all__ = ["DEFAULT_PURGE_INTERVAL_SECONDS", "DEFAULT_RETENTION_SECONDS",
+           "DEFAULT_TOOL_CONCURRENCY", "TaskWorker"]
 
 DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600.0
+DEFAULT_TOOL_CONCURRENCY = 16
 DEFAULT_PURGE_INTERVAL_SECONDS = 3600.0
 # Each poll of an agent's queue costs a few ms of CPU: at 0.25 s an idle worker with two agents
 # uses ~6% of a core (0.05 s: ~23%), and a task waits at most this long to start.
@@ -47,6 +49,9 @@ class TaskWorker:
         polling_seconds: how often each queue is polled for new tasks (latency to start a
             task against idle CPU).
         close_agents: close the agents (their LLM clients) when the worker closes.
+        tool_runner: runs the calls of tool tasks (see `toolnav.tasks.store.DBOSTaskStore.
+            submit_tool`); None: this worker runs agent tasks only.
+        tool_concurrency: tool tasks running at once (across all workers).
 
     Raises:
         ConfigError: an agent has no profile, or a time is not positive.
@@ -57,12 +62,15 @@ class TaskWorker:
                  retention_seconds: float = DEFAULT_RETENTION_SECONDS,
                  purge_interval_seconds: float = DEFAULT_PURGE_INTERVAL_SECONDS,
                  polling_seconds: float = DEFAULT_POLLING_SECONDS,
-                 close_agents: bool = True) -> None:
+                 close_agents: bool = True, tool_runner: ToolRunner | None = None,
+                 tool_concurrency: int = DEFAULT_TOOL_CONCURRENCY) -> None:
         missing = sorted(set(agents) - set(profiles))
         if missing:
             raise ConfigError(f"agents without a profile: {', '.join(missing)}")
         if min(retention_seconds, purge_interval_seconds, polling_seconds) <= 0:
             raise ConfigError("retention, purge interval and polling times must be positive")
+        if tool_concurrency < 1:
+            raise ConfigError(f"tool concurrency must be at least 1, got {tool_concurrency}")
         self.database_url = database_url
         self.agents = dict(agents)
         self.profiles = profiles
@@ -70,6 +78,8 @@ class TaskWorker:
         self.purge_interval_seconds = purge_interval_seconds
         self.polling_seconds = polling_seconds
         self.close_agents = close_agents
+        self.tool_runner = tool_runner
+        self.tool_concurrency = tool_concurrency
         self.store: DBOSTaskStore | None = None
         self._purging: asyncio.Task | None = None
 
@@ -81,6 +91,7 @@ class TaskWorker:
         """
         self.store = DBOSTaskStore(self.database_url, list(self.agents))
         register_agents(self.agents)
+        register_tool_runner(self.tool_runner)
         config: DBOSConfig = {"name": APP_NAME, "system_database_url": self.database_url,
                               "application_version": APP_VERSION, "log_level": "WARNING"}
         if self.store.engine is not None:  # SQLite: the store's WAL engine (see _sqlite)
@@ -90,6 +101,10 @@ class TaskWorker:
         for name in self.agents:
             await DBOS.register_queue_async(
                 queue_name(name), global_concurrency=self.profiles[name].concurrency,
+                polling_interval_sec=self.polling_seconds)
+        if self.tool_runner is not None:
+            await DBOS.register_queue_async(
+                TOOL_QUEUE, global_concurrency=self.tool_concurrency,
                 polling_interval_sec=self.polling_seconds)
         self._purging = asyncio.get_running_loop().create_task(self._purge_periodically())
         return self.store
@@ -115,6 +130,7 @@ class TaskWorker:
         # without a fresh one every later asyncio.to_thread on the loop would fail.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
         register_agents({})
+        register_tool_runner(None)
         if self.store is not None:
             await self.store.aclose()
         if self.close_agents:

@@ -4,7 +4,8 @@ Type hints become JSON Schema through pydantic; parameter descriptions come from
 ``Args:`` sections or Sphinx ``:param x:`` lines. Each tool carries a python binding
 (``{"kind": "python", "target": "module:qualname"}``, plus ``"positional": [names]`` for
 positional-only parameters, which must be passed in order) that `resolve_target` turns back into
-the callable, so `toolnav.execute` can run it.
+the callable, so `toolnav.execute` can run it. A callable's ``__toolnav_tags__`` tuple becomes the
+tool's tags (``task:optional`` / ``task:required`` mark tools the MCP server runs as tasks).
 
 Example:
     tools = tools_from_module("examples.python_tools")
@@ -85,7 +86,16 @@ def tool_from_callable(func: Callable[..., Any], *, source: str = "python", name
     if positional:
         binding["positional"] = positional
     return Tool(name=name or func.__name__, description=summary, input_schema=input_schema,
-                source=source, binding=binding)
+                source=source, binding=binding, tags=_tags_of(func))
+
+
+def _tags_of(func: Callable[..., Any]) -> tuple[str, ...]:
+    """The callable's ``__toolnav_tags__`` (e.g. ``("task:optional",)``), if it sets any."""
+    tags = getattr(func, "__toolnav_tags__", ())
+    if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+        raise SourceError(f"{getattr(func, '__qualname__', func)}: __toolnav_tags__ must be a "
+                          f"tuple of strings, got {tags!r}")
+    return tuple(tags)
 
 
 def tools_from_callables(funcs: Iterable[Callable[..., Any]], *, source: str = "python"

@@ -1,0 +1,42 @@
+"""MCP tool results the server builds: structured JSON, ``isError`` results, executed calls.
+
+Shared by the gateway's meta tools (`toolnav.server.gateway`) and the task tools
+(`toolnav.server.task_tools`), so every tool the server exposes answers in the same shape.
+
+Example:
+    return structured_result({"tools": found})
+    return error_result("unknown agent 'x'", "TaskError")
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mcp_types as types
+
+from toolnav.execute import ToolResult
+
+__all__ = ["error_result", "structured_result", "tool_result"]
+
+
+def structured_result(data: dict[str, Any]) -> types.CallToolResult:
+    """*data* as ``structuredContent`` and, serialised, as the text content."""
+    text = json.dumps(data, ensure_ascii=False)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
+                                structured_content=data)
+
+
+def error_result(message: str, kind: str, **details: Any) -> types.CallToolResult:
+    """An ``isError`` result: *message* as text, and ``{"error": kind, "message", ...}``."""
+    return types.CallToolResult(content=[types.TextContent(type="text", text=message)],
+                                structured_content={"error": kind, "message": message,
+                                                    **details},
+                                is_error=True)
+
+
+def tool_result(result: ToolResult) -> types.CallToolResult:
+    """What an executed tool call returned, as an MCP result."""
+    structured = result.data if isinstance(result.data, dict) and not result.is_error else None
+    return types.CallToolResult(content=[types.TextContent(type="text", text=result.content)],
+                                structured_content=structured, is_error=result.is_error)
