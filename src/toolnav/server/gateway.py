@@ -40,9 +40,7 @@ from toolnav.server.meta_tools import (
     SEARCH_TOOLS,
 )
 from toolnav.server.metrics import GatewayMetrics
-from toolnav.server.results import error_result as _error
-from toolnav.server.results import structured_result as _structured
-from toolnav.server.results import tool_result as _tool_result
+from toolnav.server.results import error_result, structured_result, tool_result
 from toolnav.server.task_tools import TASK_TOOLS, TaskTools, task_support
 from toolnav.tool import Tool
 from toolnav.validate import validate_arguments
@@ -148,17 +146,17 @@ class Gateway:
             self.metrics.requests.labels(tool=label, outcome="not_found").inc()
             raise
         except ValidationFailed as error:  # the meta tool's own arguments
-            result, outcome = _error(str(error), "invalid_arguments", issues=error.issues), \
+            result, outcome = error_result(str(error), "invalid_arguments", issues=error.issues), \
                 "invalid_arguments"
         except ToolNotFound as error:
-            result, outcome = _error(str(error), "not_found"), "not_found"
+            result, outcome = error_result(str(error), "not_found"), "not_found"
         except ToolnavError as error:
-            result, outcome = _error(str(error), type(error).__name__), "tool_error"
+            result, outcome = error_result(str(error), type(error).__name__), "tool_error"
         except Exception:  # never a crash, never a traceback to the client
             logger.exception("internal error answering %s", name)
-            result, outcome = _error(f"internal error in the gateway while answering {name!r}; "
-                                     "the server log has the details", "internal_error"), \
-                "internal_error"
+            result = error_result(f"internal error in the gateway while answering {name!r}; "
+                                  "the server log has the details", "internal_error")
+            outcome = "internal_error"
         seconds = time.perf_counter() - started
         self.metrics.requests.labels(tool=label, outcome=outcome).inc()
         self.metrics.request_seconds.labels(tool=label).observe(seconds)
@@ -180,7 +178,7 @@ class Gateway:
             hits = []
         found = [{**_describe(hit.tool), "score": round(hit.score, 4)} for hit in hits]
         self.metrics.search_results.inc(len(found))
-        return _structured({"tools": found}), "ok"
+        return structured_result({"tools": found}), "ok"
 
     async def _call_meta(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
                          ) -> tuple[types.CallToolResult | dict[str, Any], str]:
@@ -198,7 +196,7 @@ class Gateway:
         described = _describe(tool)
         if tool.output_schema is not None:
             described["outputSchema"] = dict(tool.output_schema)
-        return _structured(described), "ok"
+        return structured_result(described), "ok"
 
     async def _forward(self, ctx: ServerRequestContext, name: str, arguments: Any, *,
                        direct: bool) -> tuple[types.CallToolResult | dict[str, Any], str]:
@@ -216,7 +214,7 @@ class Gateway:
         try:
             valid = validate_arguments(tool, arguments)
         except ValidationFailed as error:
-            return _error(str(error), "invalid_arguments", issues=error.issues), \
+            return error_result(str(error), "invalid_arguments", issues=error.issues), \
                 "invalid_arguments"
         if self.tasks is not None:
             created = await self.tasks.start_tool_task(ctx, tool, valid)
@@ -229,7 +227,7 @@ class Gateway:
             time.perf_counter() - started)
         outcome = "tool_error" if result.is_error else "ok"
         self.metrics.downstream_calls.labels(downstream=namespace, outcome=outcome).inc()
-        return _tool_result(result), outcome
+        return tool_result(result), outcome
 
 
 def _meta_tool(tool: Tool) -> types.Tool:
@@ -257,7 +255,7 @@ def _out_of_scope(ctx: ServerRequestContext, tool: Tool) -> types.CallToolResult
     namespace = tool.namespace
     if allowed is None or namespace in allowed:
         return None
-    return _error(f"insufficient_scope: this token may not use tools of namespace "
+    return error_result(f"insufficient_scope: this token may not use tools of namespace "
                   f"{namespace!r} (it may use: {', '.join(sorted(allowed))})",
                   "insufficient_scope")
 

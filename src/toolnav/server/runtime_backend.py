@@ -25,7 +25,7 @@ from toolnav.catalog.sources.mcp import catalog_tools
 from toolnav.config import RouteParams
 from toolnav.downstream.mcp import ToolsChangedHook
 from toolnav.errors import EmptyCatalog, SourceError, ToolnavError
-from toolnav.execute import ToolResult
+from toolnav.execute import Executor, ToolResult
 from toolnav.route import Candidate, ToolFilter
 from toolnav.runtime import Toolnav
 from toolnav.server.backend import DownstreamState
@@ -67,7 +67,7 @@ class RuntimeBackend:
         await self.aclose()
 
     @property
-    def executor(self) -> Any:
+    def executor(self) -> Executor:
         """The executor calls go through (the server's agents share its downstream sessions)."""
         return self._executor
 
