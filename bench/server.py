@@ -12,8 +12,10 @@ serving the same tools (exported from the catalog with their names and input sch
 Each gateway gets the same load: --clients concurrent HTTP clients (one httpx connection pool,
 anyio tasks) post ``tools/call search_tools`` for every request, statelessly (protocol
 2026-07-28, which both speak), after a warm-up. Reported per gateway: requests/s over the whole
-run, p50/p99 latency of a request (send to parsed answer), and recall@5 (share of gold tools
-among the five returned, averaged over requests) overall and per set.
+run, p50/p99 latency of a request (send to parsed answer), recall@5 (share of gold tools
+among the five returned, averaged over requests) overall and per set, and the server process's
+CPU time per request (user + system, all its threads: on a shared machine a steadier figure
+than wall time; 2,000 / that is the requests/s two idle cores would give).
 
 The peer's virtualenv (FastMCP's pins clash with ours; 4.1.6 needs a certifi override here,
 see ../shared/notes/mcp-ecosystem.md):
@@ -34,6 +36,7 @@ import argparse
 import json
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -76,6 +79,7 @@ class Run:
     latencies_ms: list[float] = field(default_factory=list)
     recalls: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
+    cpu_seconds: float = 0.0
 
     def row(self) -> str:
         count = len(self.latencies_ms)
@@ -85,7 +89,7 @@ class Run:
                             for name, values in sorted(self.recalls.items()))
         return (f"{self.name:8s} {count / self.seconds:8.1f} {np.percentile(lat, 50):8.1f} "
                 f"{np.percentile(lat, 99):8.1f} {statistics.fmean(every):9.3f} {self.errors:6d}"
-                f"   {per_set}")
+                f" {self.cpu_seconds / count * 1000:8.1f}   {per_set}")
 
 
 def build_catalog(home: Path, tools: int, cache: Path | None) -> Toolnav:
@@ -128,8 +132,6 @@ def export_tools(toolnav: Toolnav, path: Path) -> None:
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -138,8 +140,8 @@ def free_port() -> int:
 @contextmanager
 def gateway_process(command: Sequence[str], port: int, log: Path, env: dict[str, str],
                     arguments: dict[str, Any], startup_seconds: float = 600
-                    ) -> Iterator[str]:
-    """Start a gateway; yields its /mcp URL once a search answers; stops it."""
+                    ) -> Iterator[tuple[str, int]]:
+    """Start a gateway; yields its /mcp URL and process id once a search answers; stops it."""
     url = f"http://127.0.0.1:{port}/mcp"
     with log.open("w") as out:
         process = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -157,7 +159,7 @@ def gateway_process(command: Sequence[str], port: int, log: Path, env: dict[str,
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"no search answer from {url}") from None
                     time.sleep(0.5)
-            yield url
+            yield url, process.pid
         finally:
             process.terminate()
             try:
@@ -231,11 +233,21 @@ async def load(name: str, url: str, requests: Sequence[Request], arguments: dict
     return run
 
 
-def measure(name: str, url: str, requests: Sequence[Request], arguments: dict[str, Any],
-            clients: int, warmup: int) -> Run:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process *pid* so far (all its threads)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(name: str, server: tuple[str, int], requests: Sequence[Request],
+            arguments: dict[str, Any], clients: int, warmup: int) -> Run:
+    url, pid = server
     anyio.run(load, f"{name}-warm", url, requests[:warmup], arguments, clients)
+    began = cpu_seconds(pid)
     run = anyio.run(load, name, url, requests, arguments, clients)
-    print(run.row(), flush=True)
+    run.cpu_seconds = cpu_seconds(pid) - began
+    print(f"{run.row()}   (load average {os.getloadavg()[0]:.1f})", flush=True)
     return run
 
 
@@ -265,13 +277,13 @@ def main() -> int:
     print(f"{len(requests)} requests ({args.requests} per set), {args.clients} concurrent "
           f"clients, Streamable HTTP on loopback, {os.cpu_count()} CPUs\n")
     print(f"{'gateway':8s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'recall@5':>9s} "
-          f"{'errors':>6s}   recall@5 per set")
+          f"{'errors':>6s} {'CPU ms':>8s}   recall@5 per set")
     port = free_port()
     toolnav_command = [sys.executable, "-m", "toolnav", "--home", str(home), "serve",
                        "--http", f"127.0.0.1:{port}"]
     with gateway_process(toolnav_command, port, home / "bench-server-toolnav.log", env,
-                         {"k": K}) as url:
-        measure("toolnav", url, requests, {"k": K}, args.clients, args.warmup)
+                         {"k": K}) as server:
+        measure("toolnav", server, requests, {"k": K}, args.clients, args.warmup)
     if args.peer_python is None:
         print("peer skipped: pass --peer-python (see the docstring)")
         return 0
@@ -279,8 +291,8 @@ def main() -> int:
     peer_command = [str(args.peer_python), str(PEER_SCRIPT), str(tools_file), str(port),
                     "--k", str(K)]
     with gateway_process(peer_command, port, home / "bench-server-fastmcp.log", env,
-                         {}) as url:
-        measure("fastmcp", url, requests, {}, args.clients, args.warmup)
+                         {}) as server:
+        measure("fastmcp", server, requests, {}, args.clients, args.warmup)
     return 0
 
 
