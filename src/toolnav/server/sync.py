@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 
 import anyio
+import anyio.to_thread
 
 from toolnav.errors import ConfigError, ToolnavError
 from toolnav.server.backend import GatewayBackend
@@ -88,7 +89,8 @@ class CatalogSync:
         assert self._interval is not None
         while True:
             await anyio.sleep(self._interval)
-            for state in self._backend.states():
+            # In a worker thread: counting a large catalog's tools must not stall requests.
+            for state in await anyio.to_thread.run_sync(self._backend.states):
                 self._pending.add(state.name)
             self._wake.set()
 

@@ -1,0 +1,300 @@
+"""Gateway search over Streamable HTTP at 10,000 tools: `toolnav serve` beside FastMCP's
+`BM25SearchTransform` gateway, same catalog, same requests, same load generator, same run.
+
+The catalog is every tool of the five sets in ../shared/data (Seal-Tools, ToolBench, Gorilla
+APIBench, MetaTool, API-Bank: 7,879 real tools) topped up to --tools with copies of real tools
+filed under the source ``mirror`` (renamed ``mirror__NAME``, so they are embedded and indexed
+like any other tool). Requests are an equal, seeded sample of each set's labelled requests, with
+their gold tools named as in the catalog. Both gateways are started as subprocesses on loopback:
+``toolnav --home HOME serve --http`` and bench/fastmcp_peer.py under the peer's virtualenv,
+serving the same tools (exported from the catalog with their names and input schemas).
+
+Each gateway gets the same load: --clients concurrent HTTP clients (one httpx connection pool,
+anyio tasks) post ``tools/call search_tools`` for every request, statelessly (protocol
+2026-07-28, which both speak), after a warm-up. Reported per gateway: requests/s over the whole
+run, p50/p99 latency of a request (send to parsed answer), recall@5 (share of gold tools
+among the five returned, averaged over requests) overall and per set, and the server process's
+CPU time per request (user + system, all its threads: on a shared machine a steadier figure
+than wall time; 2,000 / that is the requests/s two idle cores would give).
+
+The peer's virtualenv (FastMCP's pins clash with ours; 4.1.6 needs a certifi override here,
+see ../shared/notes/mcp-ecosystem.md):
+    python3 -m venv /work/scratch/fastmcp-venv
+    /work/scratch/fastmcp-venv/bin/pip install uv
+    echo "certifi==2026.10.18" > /tmp/fastmcp-overrides.txt
+    /work/scratch/fastmcp-venv/bin/uv pip install --python /work/scratch/fastmcp-venv/bin/python \
+        --override /tmp/fastmcp-overrides.txt "fastmcp==4.1.6"
+
+Run (the first run embeds what the embedding cache lacks; --home reuses the catalog):
+    .venv/bin/python bench/server.py --home /tmp/gw-home \
+        --peer-python /work/scratch/fastmcp-venv/bin/python [--clients 8 --requests 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import numpy as np
+
+from toolnav.evaluation.evaluate import load_queries, recall_at_k
+from toolnav.runtime import Toolnav
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+DATASETS = ("seal_tools", "toolbench", "gorilla_apibench", "metatool", "api_bank")
+PEER_SCRIPT = Path(__file__).with_name("fastmcp_peer.py")
+PROTOCOL = "2026-07-28"
+K = 5
+
+
+@dataclass(frozen=True)
+class Request:
+    dataset: str
+    text: str
+    gold: tuple[str, ...]
+
+
+@dataclass
+class Run:
+    """One gateway's figures."""
+
+    name: str
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    recalls: dict[str, list[float]] = field(default_factory=dict)
+    errors: int = 0
+    cpu_seconds: float = 0.0
+
+    def row(self) -> str:
+        count = len(self.latencies_ms)
+        lat = np.asarray(self.latencies_ms)
+        every = [value for values in self.recalls.values() for value in values]
+        per_set = "  ".join(f"{name} {statistics.fmean(values):.3f}"
+                            for name, values in sorted(self.recalls.items()))
+        return (f"{self.name:8s} {count / self.seconds:8.1f} {np.percentile(lat, 50):8.1f} "
+                f"{np.percentile(lat, 99):8.1f} {statistics.fmean(every):9.3f} {self.errors:6d}"
+                f" {self.cpu_seconds / count * 1000:8.1f}   {per_set}")
+
+
+def build_catalog(home: Path, tools: int, cache: Path | None) -> Toolnav:
+    """A runtime over the five sets' tools topped up to *tools* with ``mirror`` copies,
+    indexed (a home that already holds them is reused as it is)."""
+    toolnav = Toolnav.open(home, embedding_cache=cache)
+    if len(toolnav.catalog) != tools:
+        for name in DATASETS:
+            toolnav.catalog.add_source(DATA / name, name=name)
+        real = toolnav.catalog.tools()
+        toolnav.catalog.add_tools(real[:max(0, tools - len(real))], source="mirror")
+    report = toolnav.index()
+    print(f"catalog: {report.tools} tools ({report.embedded} embedded now, {report.cached} "
+          f"cached) in {report.seconds:.1f} s", flush=True)
+    return toolnav
+
+
+def labelled_requests(toolnav: Toolnav, per_set: int, seed: int) -> list[Request]:
+    """*per_set* requests of each set, seeded, gold tools named as in the catalog."""
+    name_of = {(entry.tool.source, entry.original_name): entry.tool.name
+               for entry in toolnav.catalog.entries()}
+    rng = random.Random(seed)
+    requests = []
+    for dataset in DATASETS:
+        queries = load_queries(DATA / dataset)
+        for query in rng.sample(queries, min(per_set, len(queries))):
+            requests.append(Request(dataset, query.text,
+                                    tuple(name_of[(dataset, gold)] for gold in query.gold)))
+    rng.shuffle(requests)
+    return requests
+
+
+def export_tools(toolnav: Toolnav, path: Path) -> None:
+    """The catalog as the peer reads it: name, description, input schema."""
+    with path.open("w", encoding="utf-8") as out:
+        for tool in toolnav.catalog.tools():
+            out.write(json.dumps({"name": tool.name, "description": tool.description,
+                                  "inputSchema": dict(tool.input_schema)},
+                                 ensure_ascii=False) + "\n")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gateway_process(command: Sequence[str], port: int, log: Path, env: dict[str, str],
+                    arguments: dict[str, Any], startup_seconds: float = 600
+                    ) -> Iterator[tuple[str, int]]:
+    """Start a gateway; yields its /mcp URL and process id once a search answers; stops it."""
+    url = f"http://127.0.0.1:{port}/mcp"
+    with log.open("w") as out:
+        process = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            deadline = time.monotonic() + startup_seconds
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{command[0]} exited with {process.returncode}: "
+                                       f"{log.read_text()[-2000:]}")
+                try:
+                    search_names(httpx.post(url, **search_request(0, "warm up", arguments),
+                                            timeout=30))
+                    break
+                except (httpx.HTTPError, ValueError):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"no search answer from {url}") from None
+                    time.sleep(0.5)
+            yield url, process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def search_request(number: int, query: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """httpx keyword arguments of one stateless ``tools/call search_tools`` POST."""
+    body = {"jsonrpc": "2.0", "id": number, "method": "tools/call",
+            "params": {"name": "search_tools", "arguments": {"query": query, **arguments},
+                       "_meta": {"io.modelcontextprotocol/protocolVersion": PROTOCOL,
+                                 "io.modelcontextprotocol/clientCapabilities": {}}}}
+    headers = {"MCP-Protocol-Version": PROTOCOL, "Mcp-Method": "tools/call",
+               "Mcp-Name": "search_tools", "Content-Type": "application/json",
+               "Accept": "application/json, text/event-stream"}
+    return {"content": json.dumps(body), "headers": headers}
+
+
+def search_names(response: httpx.Response) -> list[str]:
+    """The tool names a search answer lists, in rank order (JSON or one SSE event).
+
+    Raises:
+        ValueError: not a successful search answer.
+    """
+    response.raise_for_status()
+    text = response.text
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        text = next(line[5:] for line in text.splitlines() if line.startswith("data:"))
+    message = json.loads(text)
+    result = message.get("result")
+    if not result or result.get("isError"):
+        raise ValueError(f"search failed: {text[:300]}")
+    found = result.get("structuredContent")
+    if found is None:
+        found = json.loads(result["content"][0]["text"])
+    if isinstance(found, dict):  # toolnav: {"tools": [...]}; FastMCP: {"result": [...]}
+        found = found.get("tools", found.get("result"))
+    return [tool["name"] for tool in found]
+
+
+async def load(name: str, url: str, requests: Sequence[Request], arguments: dict[str, Any],
+               clients: int) -> Run:
+    """Every request once, *clients* at a time; latency, recall@5 and errors."""
+    run = Run(name)
+    pending = iter(enumerate(requests))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            for number, request in pending:
+                began = time.perf_counter()
+                try:
+                    response = await client.post(url, **search_request(number, request.text,
+                                                                       arguments))
+                    names = search_names(response)
+                except (httpx.HTTPError, ValueError, KeyError, StopIteration):
+                    run.errors += 1
+                    continue
+                run.latencies_ms.append((time.perf_counter() - began) * 1000)
+                run.recalls.setdefault(request.dataset, []).append(
+                    recall_at_k(names, request.gold, K))
+
+        began = time.perf_counter()
+        async with anyio.create_task_group() as group:
+            for _ in range(clients):
+                group.start_soon(worker)
+        run.seconds = time.perf_counter() - began
+    return run
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process *pid* so far (all its threads)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(name: str, server: tuple[str, int], requests: Sequence[Request],
+            arguments: dict[str, Any], clients: int, warmup: int) -> Run:
+    url, pid = server
+    anyio.run(load, f"{name}-warm", url, requests[:warmup], arguments, clients)
+    began = cpu_seconds(pid)
+    run = anyio.run(load, name, url, requests, arguments, clients)
+    run.cpu_seconds = cpu_seconds(pid) - began
+    print(f"{run.row()}   (load average {os.getloadavg()[0]:.1f})", flush=True)
+    return run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tools", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=200, help="requests per set")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--home", type=Path, default=None, help="reuse a catalog home")
+    parser.add_argument("--embedding-cache", type=Path, default=None)
+    parser.add_argument("--peer-python", type=Path, default=None,
+                        help="python of the virtualenv holding fastmcp (see the docstring); "
+                        "without it only toolnav is measured")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not all((DATA / name / "tools.jsonl").is_file() for name in DATASETS):
+        print(f"skipped: {DATA} lacks {', '.join(DATASETS)}")
+        return 0
+    home = args.home or Path(tempfile.mkdtemp(prefix="toolnav-bench-server-"))
+    with build_catalog(home, args.tools, args.embedding_cache) as toolnav:
+        requests = labelled_requests(toolnav, args.requests, args.seed)
+        tools_file = home / "bench-server-tools.jsonl"
+        export_tools(toolnav, tools_file)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
+    print(f"{len(requests)} requests ({args.requests} per set), {args.clients} concurrent "
+          f"clients, Streamable HTTP on loopback, {os.cpu_count()} CPUs\n")
+    print(f"{'gateway':8s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'recall@5':>9s} "
+          f"{'errors':>6s} {'CPU ms':>8s}   recall@5 per set")
+    port = free_port()
+    toolnav_command = [sys.executable, "-m", "toolnav", "--home", str(home), "serve",
+                       "--http", f"127.0.0.1:{port}"]
+    with gateway_process(toolnav_command, port, home / "bench-server-toolnav.log", env,
+                         {"k": K}) as server:
+        measure("toolnav", server, requests, {"k": K}, args.clients, args.warmup)
+    if args.peer_python is None:
+        print("peer skipped: pass --peer-python (see the docstring)")
+        return 0
+    port = free_port()
+    peer_command = [str(args.peer_python), str(PEER_SCRIPT), str(tools_file), str(port),
+                    "--k", str(K)]
+    with gateway_process(peer_command, port, home / "bench-server-fastmcp.log", env,
+                         {}) as server:
+        measure("fastmcp", server, requests, {}, args.clients, args.warmup)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
