@@ -290,7 +290,7 @@ def test_sync_callers_hold_the_executor_through_the_blocking_runner(calc):
 
 
 FIXTURES = {tool.name: tool for tool in tools_from_module(
-    str(REPO_ROOT / "tests" / "server" / "conformance" / "fixture_tools.py"))}
+    str(REPO_ROOT / "tests" / "server" / "conformance" / "input_tools.py"))}
 
 
 async def test_python_tool_asks_for_input_and_gets_the_answers():

@@ -26,8 +26,9 @@ from tests.server.conftest import (
     toolnav_command,
     wait_for_health,
 )
-from tests.server.tasks_support import build_task_home
+from tests.server.tasks_support import FIXTURES
 from tests.sources.services import REPO_ROOT
+from toolnav.runtime import Toolnav
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.anyio]
 
@@ -36,7 +37,12 @@ TASKS = "io.modelcontextprotocol/tasks"
 
 @pytest.fixture(scope="module")
 def task_home(tmp_path_factory, real_embedder):
-    return build_task_home(tmp_path_factory.mktemp("input-home"), real_embedder)
+    """A home serving the tools that ask for input, indexed with the served model."""
+    home = tmp_path_factory.mktemp("input-home") / "home"
+    with Toolnav.open(home, embedder=real_embedder) as toolnav:
+        toolnav.catalog.add_source(FIXTURES.parent / "input_tools.py")
+        toolnav.index()
+    return home
 
 
 async def rpc(url: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
