@@ -26,6 +26,7 @@ printf '{"mcpServers": {"calc": {"command": "%s", "args": ["%s"]}}}\n' \
     "$PYTHON" "$ROOT/examples/mcp_server.py" > "$WORK/servers.json"
 toolnav add "$ROOT/examples/python_tools.py" "$WORK/servers.json" \
     "$ROOT/tests/server/conformance/fixture_tools.py" \
+    "$ROOT/tests/server/conformance/input_tools.py" \
     "$ROOT/tests/server/conformance/schema_tools.json" >&2
 PORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 # Started directly (not through the toolnav function, whose subshell would get the PID and

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sources.services import EXAMPLES, MCP_CONFIG, start_shop
+from tests.sources.services import EXAMPLES, MCP_CONFIG, REPO_ROOT, start_shop
 from toolnav.catalog.sources.mcp import tools_from_mcp_config
 from toolnav.catalog.sources.python import tools_from_module
 from toolnav.errors import ConfigError, ToolExecutionError
 from toolnav.execute import Executor
+from toolnav.inputs import InputRequired
 from toolnav.tool import Tool
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.anyio]
@@ -286,3 +287,32 @@ def test_sync_callers_hold_the_executor_through_the_blocking_runner(calc):
                              {"numerator": 1, "denominator": 4})
     assert (first.data, second.data) == ({"result": 1}, {"result": 2})  # one session
     assert python.data == 0.25
+
+
+FIXTURES = {tool.name: tool for tool in tools_from_module(
+    str(REPO_ROOT / "tests" / "server" / "conformance" / "input_tools.py"))}
+
+
+async def test_python_tool_asks_for_input_and_gets_the_answers():
+    tool = FIXTURES["test_input_required_result_multi_round"]  # a sync tool: worker thread
+    async with Executor(NO_SERVERS) as executor:
+        first = await executor.execute(tool, {})
+        second = await executor.execute(tool, {}, state=first.request_state, responses={
+            "step1": {"action": "accept", "content": {"name": "Ann"}}})
+        third = await executor.execute(tool, {}, state=second.request_state, responses={
+            "step2": {"action": "accept", "content": {"color": "red"}}})
+        limited = await executor.execute(FIXTURES["test_input_required_result_capabilities"],
+                                         {}, capabilities={"sampling"})
+    assert first.is_error and set(first.input_requests) == {"step1"}
+    assert first.request_state == "round-1" and "needs input from the client" in first.content
+    assert set(second.input_requests) == {"step2"} and second.request_state == "round-2:Ann"
+    assert not third.is_error and third.content == "Ann likes red."
+    assert third.input_requests is None
+    assert set(limited.input_requests) == {"greeting"}  # the client cannot elicit
+
+
+def test_input_required_rejects_unknown_request_kinds():
+    with pytest.raises(ValueError, match="at least one"):
+        InputRequired({})
+    with pytest.raises(ValueError, match="must be a mapping with a method"):
+        InputRequired({"x": {"method": "tools/call"}})

@@ -16,7 +16,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / "toolnav"
 # Layers in pipeline order: a module may import its own layer and those before it.
 LAYERS = [
     {"errors"},
-    {"config", "progress", "_atomic", "_blocking"},
+    {"config", "progress", "_atomic", "_blocking", "inputs"},
     {"schema"},
     {"tool"},
     {"catalog"},

@@ -4,8 +4,11 @@
 the timeout and the output limit, and shapes the answer. Every failure — an exception in the
 tool, an HTTP error status, an MCP ``isError`` result, a timeout, a server that is down, a
 missing binding — becomes a `ToolResult` with ``is_error=True`` and a message naming the tool
-(and the server), never an exception, so the agent can hand it to the model. Output longer than
-``max_output_chars`` is cut and flagged ``truncated``. Validation is done by `toolnav.validate`.
+(and the server), never an exception, so the agent can hand it to the model. A Python tool that
+asks the client for input (`toolnav.inputs.InputRequired`) gives an ``is_error`` result that
+carries its ``input_requests``; the server asks the client and calls again with the answers.
+Output longer than ``max_output_chars`` is cut and flagged ``truncated``. Validation is done
+by `toolnav.validate`.
 
 Example:
     async with Executor(store.server_config, timeout_seconds=10) as executor:
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from toolnav.downstream.http import call_http
 from toolnav.downstream.mcp import MCPPool, ToolsChangedHook
 from toolnav.downstream.python import call_python
 from toolnav.errors import ConfigError, SourceError, ToolExecutionError
+from toolnav.inputs import InputRequired, answering
 from toolnav.tool import Tool
 
 __all__ = ["DEFAULT_MAX_OUTPUT_CHARS", "DEFAULT_TIMEOUT_SECONDS", "Executor", "ToolResult"]
@@ -46,6 +50,9 @@ class ToolResult:
         data: the structured result when there is one (``None`` on error).
         truncated: ``content`` was cut to the output limit.
         seconds: wall time of the call.
+        input_requests: the tool asked the client for input (MCP input requests by id; see
+            `toolnav.inputs`); None otherwise.
+        request_state: the state the tool gave with its input requests.
     """
 
     tool: str
@@ -54,6 +61,8 @@ class ToolResult:
     data: Any = None
     truncated: bool = False
     seconds: float = 0.0
+    input_requests: dict[str, Any] | None = None
+    request_state: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-serialisable data (for traces and the CLI)."""
@@ -118,8 +127,18 @@ class Executor:
         """Per downstream MCP server: state, last error, reconnects, calls (see `MCPPool`)."""
         return self._pool.states()
 
-    async def execute(self, tool: Tool, arguments: Mapping[str, Any]) -> ToolResult:
+    async def execute(self, tool: Tool, arguments: Mapping[str, Any], *,
+                      responses: Mapping[str, Any] | None = None, state: str | None = None,
+                      capabilities: Collection[str] | None = None) -> ToolResult:
         """Call *tool* with (already validated) *arguments*; never raises for tool failures.
+
+        Args:
+            tool: the tool (its current record).
+            arguments: validated arguments.
+            responses: the client's answers to the tool's input requests (see
+                `toolnav.inputs`), for a call made again after it asked.
+            state: the state the tool gave with those requests.
+            capabilities: the client capabilities declared (None: unknown).
 
         Raises:
             ToolExecutionError: the executor is not open (``async with`` was not entered).
@@ -128,7 +147,12 @@ class Executor:
             raise ToolExecutionError("the Executor is not open: use `async with Executor(...)`")
         start = time.perf_counter()
         try:
-            data = await self._dispatch(tool, arguments)
+            with answering(responses, state, capabilities):
+                data = await self._dispatch(tool, arguments)
+        except InputRequired as asked:
+            return ToolResult(tool.name, True, f"tool {tool.name!r}: {asked}",
+                              seconds=time.perf_counter() - start,
+                              input_requests=asked.requests, request_state=asked.state)
         except (ToolExecutionError, SourceError) as error:
             return ToolResult(tool.name, True, str(error), seconds=time.perf_counter() - start)
         except Exception as error:  # the tool's own failure, reported to the model

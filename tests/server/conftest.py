@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -94,8 +95,9 @@ async def running_http(gateway: Gateway, *, tokens: Path | None = None,
             server.should_exit = True
 
 
-def mcp_http_client(url: str, token: str | None = None, mode: str = "auto"):
-    """An SDK `Client` for the gateway's /mcp endpoint, with a bearer token if given."""
+def mcp_http_client(url: str, token: str | None = None, mode: str = "auto", **options: Any):
+    """An SDK `Client` for the gateway's /mcp endpoint, with a bearer token if given;
+    *options* go to `Client` (callbacks, for instance)."""
     import httpx2
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
@@ -104,7 +106,7 @@ def mcp_http_client(url: str, token: str | None = None, mode: str = "auto"):
     transport = streamable_http_client(f"{url}/mcp",
                                        http_client=httpx2.AsyncClient(headers=headers,
                                                                       timeout=30))
-    return Client(transport, mode=mode)
+    return Client(transport, mode=mode, **options)
 
 
 def toolnav_command(home: Path, *args: str) -> list[str]:

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Collection, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,8 +73,12 @@ class GatewayBackend(Protocol):
         """Every tool, in a stable order."""
         ...
 
-    async def call(self, name: str, arguments: Mapping[str, Any]) -> ToolResult:
-        """Run a tool with validated arguments; failures come back as ``is_error`` results.
+    async def call(self, name: str, arguments: Mapping[str, Any], *,
+                   responses: Mapping[str, Any] | None = None, state: str | None = None,
+                   capabilities: Collection[str] | None = None) -> ToolResult:
+        """Run a tool with validated arguments; failures come back as ``is_error`` results,
+        and a tool that asks the client for input as one with ``input_requests``. *responses*,
+        *state* and *capabilities*: as for `toolnav.execute.Executor.execute`.
 
         Raises:
             ToolNotFound: no such tool.

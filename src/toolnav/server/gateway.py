@@ -40,6 +40,7 @@ from toolnav.server.meta_tools import (
     SEARCH_TOOLS,
 )
 from toolnav.server.metrics import GatewayMetrics
+from toolnav.server.mrtr import call_inputs, mrtr_result, state_boundary
 from toolnav.server.results import error_result, structured_result, tool_result
 from toolnav.server.task_tools import TASK_TOOLS, TaskTools, task_support
 from toolnav.tool import Tool
@@ -99,6 +100,7 @@ class Gateway:
                 # The list depends on the caller's token and changes with the catalog.
                 cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
                 on_list_tools=self._list_tools, on_call_tool=self._call_tool)
+            self._server.middleware.append(state_boundary(SERVER_NAME))
             if self.tasks is not None:
                 self.tasks.install(self._server)
         return self._server
@@ -132,13 +134,14 @@ class Gateway:
             if name == SEARCH_TOOLS.name:
                 result, outcome = await self._search(ctx, arguments)
             elif name == CALL_TOOL.name:
-                result, outcome = await self._call_meta(ctx, arguments)
+                result, outcome = await self._call_meta(ctx, params)
             elif name == GET_TOOL_SCHEMA.name:
                 result, outcome = await self._schema(ctx, arguments)
             elif self.tasks is not None and name in TASK_TOOLS:
                 result, outcome = await self.tasks.call(ctx, name, arguments)
             elif self.expose_all:
-                result, outcome = await self._forward(ctx, name, arguments, direct=True)
+                result, outcome = await self._forward(ctx, name, arguments, direct=True,
+                                                      inputs=call_inputs(ctx, params))
             else:
                 raise MCPError(types.INVALID_PARAMS, f"unknown tool {name!r}: this gateway "
                                "exposes search_tools, call_tool and get_tool_schema")
@@ -180,11 +183,11 @@ class Gateway:
         self.metrics.search_results.inc(len(found))
         return structured_result({"tools": found}), "ok"
 
-    async def _call_meta(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
+    async def _call_meta(self, ctx: ServerRequestContext, params: types.CallToolRequestParams
                          ) -> tuple[types.CallToolResult | dict[str, Any], str]:
-        valid = validate_arguments(CALL_TOOL, arguments)
+        valid = validate_arguments(CALL_TOOL, params.arguments or {})
         return await self._forward(ctx, valid["name"], valid.get("arguments") or {},
-                                   direct=False)
+                                   direct=False, inputs=call_inputs(ctx, params))
 
     async def _schema(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
                       ) -> tuple[types.CallToolResult, str]:
@@ -199,9 +202,12 @@ class Gateway:
         return structured_result(described), "ok"
 
     async def _forward(self, ctx: ServerRequestContext, name: str, arguments: Any, *,
-                       direct: bool) -> tuple[types.CallToolResult | dict[str, Any], str]:
+                       direct: bool, inputs: Mapping[str, Any]
+                       ) -> tuple[types.CallToolResult | dict[str, Any], str]:
         """Look the tool up (its current record), check scope, validate, then run it (as a
-        task for a task-capable tool and a client that declared the Tasks extension)."""
+        task for a task-capable tool and a client that declared the Tasks extension); a tool
+        that asks the client for input answers an input-required result (`toolnav.server.
+        mrtr`), *inputs* being the client's answers when it calls again."""
         try:
             tool = await self.backend.get_tool(name)
         except ToolNotFound:
@@ -222,12 +228,13 @@ class Gateway:
                 return created, "task"
         namespace = tool.namespace
         started = time.perf_counter()
-        result = await self.backend.call(tool.name, valid)
+        result = await self.backend.call(tool.name, valid, **inputs)
         self.metrics.downstream_seconds.labels(downstream=namespace).observe(
             time.perf_counter() - started)
-        outcome = "tool_error" if result.is_error else "ok"
+        asked = mrtr_result(ctx, result)
+        outcome = "input_required" if asked else "tool_error" if result.is_error else "ok"
         self.metrics.downstream_calls.labels(downstream=namespace, outcome=outcome).inc()
-        return tool_result(result), outcome
+        return asked or tool_result(result), outcome
 
 
 def _meta_tool(tool: Tool) -> types.Tool:

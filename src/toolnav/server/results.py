@@ -17,7 +17,7 @@ import mcp_types as types
 
 from toolnav.execute import ToolResult
 
-__all__ = ["error_result", "structured_result", "tool_result"]
+__all__ = ["error_result", "input_required_result", "structured_result", "tool_result"]
 
 
 def structured_result(data: dict[str, Any]) -> types.CallToolResult:
@@ -33,6 +33,18 @@ def error_result(message: str, kind: str, **details: Any) -> types.CallToolResul
                                 structured_content={"error": kind, "message": message,
                                                     **details},
                                 is_error=True)
+
+
+def input_required_result(result: ToolResult) -> dict[str, Any] | None:
+    """The MCP input-required result (SEP-2322) of a call whose tool asked the client for
+    input (`toolnav.inputs.InputRequired`); None for any other result."""
+    if result.input_requests is None:
+        return None
+    asked: dict[str, Any] = {"resultType": "input_required",
+                             "inputRequests": result.input_requests}
+    if result.request_state is not None:
+        asked["requestState"] = result.request_state
+    return asked
 
 
 def tool_result(result: ToolResult) -> types.CallToolResult:

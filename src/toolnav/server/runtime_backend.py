@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Set
+from collections.abc import Collection, Mapping, Set
 from typing import Any
 
 import anyio
@@ -87,9 +87,12 @@ class RuntimeBackend:
     async def list_tools(self) -> list[Tool]:
         return await self._in_thread(self._toolnav.catalog.tools)
 
-    async def call(self, name: str, arguments: Mapping[str, Any]) -> ToolResult:
+    async def call(self, name: str, arguments: Mapping[str, Any], *,
+                   responses: Mapping[str, Any] | None = None, state: str | None = None,
+                   capabilities: Collection[str] | None = None) -> ToolResult:
         tool = await self.get_tool(name)
-        return await self._executor.execute(tool, dict(arguments))
+        return await self._executor.execute(tool, dict(arguments), responses=responses,
+                                            state=state, capabilities=capabilities)
 
     def states(self) -> list[DownstreamState]:
         sessions = self._executor.downstream_states()

@@ -40,10 +40,10 @@ from toolnav.agent.loop import IDEMPOTENCY_PARAMETER
 from toolnav.errors import TaskError, TaskFailed, TaskNotFound, ToolNotFound, ValidationFailed
 from toolnav.server.auth import caller_name, namespaces_in_scope
 from toolnav.server.backend import GatewayBackend
-from toolnav.server.results import structured_result, tool_result
+from toolnav.server.results import input_required_result, structured_result, tool_result
 from toolnav.tasks import STATUSES, DBOSTaskStore, TaskInfo
 from toolnav.tasks._workflow import ToolRunner
-from toolnav.tasks.models import COMPLETED, FAILED, FINISHED, QUEUED
+from toolnav.tasks.models import COMPLETED, FAILED, FINISHED, INPUT_REQUIRED, QUEUED
 from toolnav.tool import Tool
 from toolnav.validate import validate_arguments
 
@@ -119,10 +119,12 @@ def task_support(tool: Tool) -> str | None:
 def tool_runner(backend: GatewayBackend) -> ToolRunner:
     """The `ToolRunner` a server's worker runs tool tasks with: the tool's current record,
     its arguments checked again against the current schema, the idempotency key passed to a
-    tool that takes one. A tool error is a result (``isError``); a tool the server cannot run
-    any more fails the task (`TaskFailed`, with a JSON-RPC code)."""
+    tool that takes one. A tool error is a result (``isError``), a tool that asks the client for
+    input an input-required result (the task then waits for tasks/update); a tool the server
+    cannot run any more fails the task (`TaskFailed`, with a JSON-RPC code)."""
 
-    async def run(name: str, arguments: dict[str, Any], key: str) -> dict[str, Any]:
+    async def run(name: str, arguments: dict[str, Any], key: str, responses: dict[str, Any],
+                  state: str | None) -> dict[str, Any]:
         try:
             tool = await backend.get_tool(name)
         except ToolNotFound as error:
@@ -137,7 +139,10 @@ def tool_runner(backend: GatewayBackend) -> ToolRunner:
                              types.INVALID_PARAMS) from None
         if IDEMPOTENCY_PARAMETER in tool.parameters():
             valid = {**valid, IDEMPOTENCY_PARAMETER: key}
-        result = await backend.call(tool.name, valid)
+        result = await backend.call(tool.name, valid, responses=responses, state=state)
+        asked = input_required_result(result)
+        if asked is not None:
+            return asked
         return tool_result(result).model_dump(by_alias=True, mode="json", exclude_none=True)
 
     return run
@@ -275,6 +280,8 @@ class TaskTools:
         detailed = self._envelope(info)
         if info.status == COMPLETED:
             detailed["result"] = _mcp_result(info)
+        elif info.status == INPUT_REQUIRED:
+            detailed["inputRequests"] = info.input_requests or {}
         elif info.status == FAILED:
             detailed["error"] = {"code": info.error_code or types.INTERNAL_ERROR,
                                  "message": info.error or "failed (no reason kept)"}
@@ -282,8 +289,12 @@ class TaskTools:
 
     async def _tasks_update(self, ctx: ServerRequestContext, params: _UpdateParams
                             ) -> dict[str, Any]:
-        # No task asks for input yet (input_required is not produced): nothing to deliver.
-        await self._extension_task(ctx, params.task_id)
+        info = await self._extension_task(ctx, params.task_id)
+        if params.input_responses is not None:
+            try:
+                await self.store.respond(info.id, params.input_responses)
+            except TaskError as error:
+                raise MCPError(types.INVALID_PARAMS, str(error)) from None
         return {}
 
     async def _tasks_cancel(self, ctx: ServerRequestContext,

@@ -9,8 +9,13 @@ that was interrupted runs again with the same idempotency key (workflow id and s
 The live agents a worker serves are registered here by `toolnav.tasks.worker`.
 
 A second workflow, ``toolnav.tool_task``, runs one tool call as a task (the MCP server's answer
-to a tools/call of a task-capable tool): a single ``toolnav.tool_task.call`` step through the
-`ToolRunner` the worker registers.
+to a tools/call of a task-capable tool): a ``toolnav.tool_task.call`` step through the
+`ToolRunner` the worker registers. When the tool asks the client for input (the runner returns
+an ``input_required`` result, see `toolnav.inputs`), the workflow publishes the pending
+requests as the DBOS event `INPUT_EVENT` (the task is then ``input_required``), waits for the
+answers as DBOS messages on `INPUT_TOPIC` (``tasks/update``; answers may come a few at a time),
+and calls the tool again with every answer so far. Both the event and the messages are durable,
+so a task waiting for input survives a restart and resumes when the answers arrive.
 
 Example:
     register_agents({"agent-1": agent}); await queue.enqueue_async(run_task, "agent-1", text, {})
@@ -27,10 +32,11 @@ from dbos import DBOS
 from toolnav.agent import Agent, RunState
 from toolnav.agent.loop import drive
 from toolnav.agent.state import PlannedCall
-from toolnav.errors import TaskError
+from toolnav.errors import TaskError, TaskFailed
 from toolnav.llm import AssistantMessage
 
-__all__ = ["LLM_STEP", "MAX_RECOVERY_ATTEMPTS", "START_STEP", "TOOL_STEP", "TOOL_TASK_STEP",
+__all__ = ["INPUT_EVENT", "INPUT_TIMEOUT_SECONDS", "INPUT_TOPIC", "LLM_STEP",
+           "MAX_RECOVERY_ATTEMPTS", "START_STEP", "TOOL_STEP", "TOOL_TASK_STEP",
            "TOOL_WORKFLOW_NAME", "WORKFLOW_NAME", "ToolRunner", "register_agents",
            "register_tool_runner", "replay", "run_task", "run_tool_task"]
 
@@ -39,9 +45,16 @@ TOOL_WORKFLOW_NAME = "toolnav.tool_task"
 START_STEP, LLM_STEP, TOOL_STEP = "toolnav.start", "toolnav.llm", "toolnav.tool"
 TOOL_TASK_STEP = "toolnav.tool_task.call"
 
-# Runs one tool call for a tool task: (tool name, arguments, idempotency key) -> the MCP
-# CallToolResult as plain data; raises toolnav.errors.TaskFailed when the server cannot run it.
-ToolRunner = Callable[[str, dict[str, Any], str], Awaitable[dict[str, Any]]]
+INPUT_EVENT, INPUT_TOPIC = "toolnav.input_requests", "toolnav.input_responses"
+# A task waits this long for the answers to its input requests, then fails.
+INPUT_TIMEOUT_SECONDS = 24 * 3600.0
+
+# Runs one tool call for a tool task: (tool name, arguments, idempotency key, answers to its
+# input requests so far, its request state) -> the MCP CallToolResult as plain data, or an
+# input-required result ({"resultType": "input_required", "inputRequests", "requestState"?});
+# raises toolnav.errors.TaskFailed when the server cannot run it.
+ToolRunner = Callable[[str, dict[str, Any], str, dict[str, Any], str | None],
+                      Awaitable[dict[str, Any]]]
 # A task whose worker died this many times while running it is failed, not resumed again.
 MAX_RECOVERY_ATTEMPTS = 10
 
@@ -106,17 +119,46 @@ async def run_task(agent_name: str, text: str, metadata: dict[str, Any] | None) 
 
 # Preemptible: cancelling the task stops the call (MCP cancellation is cooperative).
 @DBOS.step(name=TOOL_TASK_STEP, preemptible=True)
-async def _run_tool(tool_name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+async def _run_tool(tool_name: str, arguments: dict[str, Any], responses: dict[str, Any],
+                    state: str | None) -> dict[str, Any]:
     if not _tool_runner:
         raise TaskError("this worker runs no tool tasks (it was started without a tool runner)")
-    return await _tool_runner[0](tool_name, arguments, f"{DBOS.workflow_id}:{DBOS.step_id}")
+    return await _tool_runner[0](tool_name, arguments, f"{DBOS.workflow_id}:{DBOS.step_id}",
+                                 responses, state)
 
 
 @DBOS.workflow(name=TOOL_WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
 async def run_tool_task(tool_name: str, arguments: dict[str, Any],
                         metadata: dict[str, Any] | None) -> dict[str, Any]:
-    """Call tool *tool_name* with *arguments*; returns its MCP result as plain data."""
-    return await _run_tool(tool_name, arguments)
+    """Call tool *tool_name* with *arguments*, asking the client for input as often as the
+    tool needs; returns its MCP result as plain data."""
+    responses: dict[str, Any] = {}
+    state: str | None = None
+    while True:
+        result = await _run_tool(tool_name, arguments, responses, state)
+        if result.get("resultType") != "input_required":
+            return result
+        responses.update(await _wait_for_input(result.get("inputRequests") or {}))
+        state = result.get("requestState")
+
+
+async def _wait_for_input(requests: dict[str, Any]) -> dict[str, Any]:
+    """Publish *requests* as pending, collect answers until none is pending; the answers."""
+    if not requests:
+        raise TaskFailed("the tool asked for input without any input request", -32603)
+    pending, answers = dict(requests), {}
+    await DBOS.set_event_async(INPUT_EVENT, pending)
+    while pending:
+        message = await DBOS.recv_async(INPUT_TOPIC, timeout_seconds=INPUT_TIMEOUT_SECONDS)
+        if message is None:
+            raise TaskFailed(f"no answer to the input requests {', '.join(sorted(pending))} "
+                             f"within {INPUT_TIMEOUT_SECONDS:g} s", -32603)
+        for key, answer in dict(message).items():
+            if key in pending:  # answers to requests not (or no longer) pending are ignored
+                answers[key] = answer
+                del pending[key]
+        await DBOS.set_event_async(INPUT_EVENT, pending)
+    return answers
 
 
 class _Exhausted(Exception):

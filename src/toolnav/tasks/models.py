@@ -1,8 +1,8 @@
 """What a task looks like to callers: its status values and the `TaskInfo` record.
 
 Statuses follow the MCP Tasks extension (SEP-2663) plus ``queued``: ``queued`` (persisted,
-waiting for its agent), ``working``, ``input_required`` (reserved for agents that ask the
-client), ``completed``, ``failed`` (with the reason) and ``cancelled``.
+waiting for its agent), ``working``, ``input_required`` (its tool asked the client for input
+and waits for the answers), ``completed``, ``failed`` (with the reason) and ``cancelled``.
 
 Example:
     info = await store.get(task_id)
@@ -44,6 +44,8 @@ class TaskInfo:
         error_code: the JSON-RPC code of a failed task (-32603 unless the server said more).
         kind: ``agent`` (an agent runs the task text) or ``tool`` (one tool call: ``task``
             is the tool's name).
+        input_requests: while ``input_required``, the MCP input requests still unanswered,
+            by request id (see `toolnav.inputs`).
     """
 
     id: str
@@ -59,6 +61,7 @@ class TaskInfo:
     error: str | None = None
     error_code: int | None = None
     kind: str = "agent"
+    input_requests: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-serialisable data."""

@@ -4,7 +4,9 @@ Any process can use it (the server, the CLI, a test): it talks only to the datab
 `dbos.DBOSClient`, while a `toolnav.tasks.worker.TaskWorker` (possibly in another process)
 runs the workflows. A task is one workflow on its agent's queue; its id is the workflow id.
 Its steps are read back by replaying the recorded step outputs through the agent loop's pure
-transitions (`toolnav.tasks._workflow.replay`), so progress needs no extra writes.
+transitions (`toolnav.tasks._workflow.replay`), so progress needs no extra writes. A running
+task whose tool asked the client for input is ``input_required``: its pending input requests
+are the workflow's DBOS event, and `DBOSTaskStore.respond` sends the answers as a DBOS message.
 
 Example:
     async with DBOSTaskStore(sqlite_url(home), agents=["agent-1"]) as store:
@@ -13,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -25,6 +28,8 @@ from dbos import DBOSClient, EnqueueOptions, run_dbos_database_migrations
 from toolnav.errors import BackendUnavailable, TaskError, TaskFailed, TaskNotFound
 from toolnav.tasks._sqlite import sqlite_engine
 from toolnav.tasks._workflow import (
+    INPUT_EVENT,
+    INPUT_TOPIC,
     MAX_RECOVERY_ATTEMPTS,
     TOOL_WORKFLOW_NAME,
     WORKFLOW_NAME,
@@ -35,6 +40,7 @@ from toolnav.tasks.models import (
     COMPLETED,
     FAILED,
     FINISHED,
+    INPUT_REQUIRED,
     QUEUED,
     STATUSES,
     WORKING,
@@ -52,6 +58,9 @@ MAX_TASK_CHARS = 100_000
 MAX_METADATA_CHARS = 10_000
 # The queue of tool tasks (one tool call each), whichever tool they call.
 TOOL_QUEUE = "toolnav-tools"
+# How long respond() waits for the task to take the answers in (so a get right after it sees
+# them taken), and how often it looks.
+RESPOND_WAIT_SECONDS, RESPOND_POLL_SECONDS = 5.0, 0.02
 _WORKFLOWS = (WORKFLOW_NAME, TOOL_WORKFLOW_NAME)
 
 _STATUS_OF = {"ENQUEUED": QUEUED, "DELAYED": QUEUED, "PENDING": WORKING, "SUCCESS": COMPLETED,
@@ -160,12 +169,50 @@ class DBOSTaskStore:
             TaskNotFound: no task has this id (never submitted, or purged).
         """
         info = await self._status(task_id, load_output=True)
+        await self._check_input(info)
         steps = await self._client.list_workflow_steps_async(task_id)
         state = await replay([(step["function_name"], step["output"]) for step in steps
                               if step["error"] is None])
         if state is not None:
             info.steps, info.repairs = state.log, state.repairs
         return info
+
+    async def respond(self, task_id: str, responses: dict[str, Any]) -> TaskInfo:
+        """Deliver *responses* (answers to the task's input requests, by request id) to the
+        task; answers to requests that are not pending are ignored. Returns once the task has
+        taken the answers in (or after `RESPOND_WAIT_SECONDS`), so a `get` right after sees
+        only the requests still pending.
+
+        Raises:
+            TaskNotFound: no task has this id.
+            TaskError: *responses* is not a JSON object.
+        """
+        if not isinstance(responses, dict):
+            raise TaskError(f"input responses must be a JSON object keyed by input request "
+                            f"id, got {type(responses).__name__}")
+        info = await self._status(task_id, load_output=False)
+        await self._check_input(info)
+        answered = set(responses) & set(info.input_requests or {})
+        if not answered:
+            return info
+        await self._client.send_async(task_id, responses, INPUT_TOPIC)
+        deadline = time.monotonic() + RESPOND_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            await asyncio.sleep(RESPOND_POLL_SECONDS)
+            info = await self._status(task_id, load_output=False)
+            await self._check_input(info)
+            if info.status in FINISHED or not answered & set(info.input_requests or {}):
+                break
+        return info
+
+    async def _check_input(self, info: TaskInfo) -> None:
+        """Mark a running task whose tool awaits answers ``input_required``, with its
+        pending input requests."""
+        if info.status != WORKING:
+            return
+        pending = await self._client.get_event_async(info.id, INPUT_EVENT, timeout_seconds=0)
+        if pending:
+            info.status, info.input_requests = INPUT_REQUIRED, dict(pending)
 
     async def cancel(self, task_id: str) -> TaskInfo:
         """Cancel a queued or working task; a running one stops before its next step.
@@ -190,15 +237,19 @@ class DBOSTaskStore:
         """
         if status is not None and status not in STATUSES:
             raise TaskError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        engine = _ENGINE_STATUSES[WORKING if status == INPUT_REQUIRED else status] \
+            if status else None
         if agent is not None and agent not in self.agents:
             raise TaskError(f"unknown agent {agent!r}; agents: {', '.join(self.agents)}")
         if limit < 1:
             raise TaskError(f"limit must be at least 1, got {limit}")
         found = await self._client.list_workflows_async(
-            name=WORKFLOW_NAME, status=_ENGINE_STATUSES[status] if status else None,
-            queue_name=queue_name(agent) if agent else None, limit=limit, sort_desc=True,
-            load_output=False)
-        return [_info(record) for record in found]
+            name=WORKFLOW_NAME, status=engine, queue_name=queue_name(agent) if agent else None,
+            limit=limit, sort_desc=True, load_output=False)
+        infos = [_info(record) for record in found]
+        for info in infos:
+            await self._check_input(info)
+        return [info for info in infos if status is None or info.status == status]
 
     async def purge(self, older_than_seconds: float) -> int:
         """Delete tasks that finished more than *older_than_seconds* ago; returns how many."""

@@ -3,8 +3,10 @@ tool (scripts/conformance.sh adds this module to the catalog).
 
 ``__toolnav_tags__`` marks the tools the gateway runs as durable tasks for clients that declare
 the MCP Tasks extension (``task:optional``: as a task if the client can take one;
-``task:required``: only as a task). The suite's ``protocol_error_job`` is in schema_tools.json:
-a listed tool with no executable binding, so its task fails at the server (a protocol error).
+``task:required``: only as a task). The tools that ask their client for input are in
+input_tools.py. The suite's
+``protocol_error_job`` is in schema_tools.json: a listed tool with no executable binding, so its
+task fails at the server (a protocol error).
 
 Example:
     toolnav add tests/server/conformance/fixture_tools.py
@@ -57,3 +59,4 @@ async def failing_job() -> str:
 
 
 failing_job.__toolnav_tags__ = ("task:required",)
+
