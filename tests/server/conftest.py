@@ -182,4 +182,7 @@ def node_tools() -> Path:
 def inspector_command(node_tools: Path, *args: str) -> list[str]:
     launcher = (node_tools / "node_modules" / "@modelcontextprotocol" / "inspector" / "clients"
                 / "launcher" / "build" / "index.js")
-    return [str(node_tools / "bin" / "node"), str(launcher), "--cli", *args]
+    # A stdio server starts within the Inspector's 30 s connect timeout when the machine is
+    # idle, not always on a CI runner under a parallel suite's load.
+    return [str(node_tools / "bin" / "node"), str(launcher), "--cli", "--connect-timeout",
+            "120000", *args]
