@@ -44,6 +44,12 @@ CREATE TABLE IF NOT EXISTS servers (
     source TEXT NOT NULL,
     config TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS source_digests (
+    source TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    tools INTEGER NOT NULL,
+    last_update REAL
+);
 CREATE TABLE IF NOT EXISTS feedback (
     name TEXT PRIMARY KEY,
     success_rate REAL NOT NULL,
@@ -94,6 +100,12 @@ class SQLiteCatalogStore:
             "SELECT id, data, original_name FROM tools ORDER BY id")
         return [_entry(row) for row in rows]
 
+    def summaries(self) -> list[tuple[str, str, str]]:
+        """(name, source, description) of every stored tool, in id order."""
+        rows = self._connections.db.execute(
+            "SELECT name, source, json_extract(data, '$.description') FROM tools ORDER BY id")
+        return [(name, source, description or "") for name, source, description in rows]
+
     def get(self, name: str) -> CatalogEntry | None:
         """The entry with that exact name, if any."""
         row = self._connections.db.execute(
@@ -111,11 +123,13 @@ class SQLiteCatalogStore:
         return dict(rows.fetchall())
 
     def replace_source(self, source: str, tools: Iterable[Tool], *,
-                       servers: Mapping[str, Mapping[str, Any]] | None = None) -> SourceChange:
+                       servers: Mapping[str, Mapping[str, Any]] | None = None,
+                       digest: str | None = None) -> SourceChange:
         """Make the catalog hold exactly *tools* and *servers* for *source*, in one transaction.
 
         Each tool's ``source`` becomes *source*. A tool whose name another source already uses
         is stored as ``source__name``. Servers of *source* not in *servers* are deleted.
+        *digest* (of the text the tools were parsed from) is kept for `source_digest`.
 
         Raises:
             CatalogError: a name cannot be made unique, or a server name is already defined by
@@ -127,7 +141,21 @@ class SQLiteCatalogStore:
             change = self._replace_tools(db, source, tools)
             if change.added or change.updated or change.removed:
                 _bump_version(db)
+            db.execute("DELETE FROM source_digests WHERE source = ?", (source,))
+            if digest is not None:
+                db.execute("INSERT INTO source_digests VALUES (?, ?, ?, ?)",
+                           (source, digest, *_source_state(db, source)))
         return change
+
+    def source_digest(self, source: str) -> str | None:
+        """The digest *source* was last replaced with, if its tools are still exactly those
+        (any later change to them, by any writer, voids it)."""
+        db = self._connections.db
+        row = db.execute("SELECT digest, tools, last_update FROM source_digests "
+                         "WHERE source = ?", (source,)).fetchone()
+        if row is None or tuple(row[1:]) != _source_state(db, source):
+            return None
+        return row[0]
 
     def remove(self, names: Iterable[str]) -> int:
         """Delete tools by name; returns how many existed."""
@@ -238,6 +266,13 @@ def _migrate_bindings_to_servers(db: Any) -> None:
         db.execute("UPDATE tools SET data = ?, content_hash = ? WHERE id = ?",
                    (_dump(tool), tool.content_hash, tool_id))
     _bump_version(db)
+
+
+def _source_state(db: Any, source: str) -> tuple[int, float | None]:
+    """How many tools *source* has and when the last of them was written: what any change to
+    them (an update, a removal, a re-insert) moves."""
+    return tuple(db.execute("SELECT COUNT(*), MAX(updated_at) FROM tools WHERE source = ?",
+                            (source,)).fetchone())
 
 
 def _name_taken(db: Any, name: str) -> bool:

@@ -6,7 +6,8 @@ A file holds a list of tools, ``{"tools": [...]}``, ``{"functions": [...]}``, or
 line (JSONL). Errors name the file, line and column, and nothing is returned on error.
 
 Example:
-    tools = tools_from_file(Path("tools.json"), source="weather")
+    tools = tools_from_jsonl(read_text(Path("tools.jsonl")), source="weather",
+                             where="tools.jsonl")
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ __all__ = [
     "parse_json",
     "parse_json_lines",
     "read_text",
+    "tool_from_item",
     "tools_from_data",
-    "tools_from_file",
     "tools_from_jsonl",
 ]
 
@@ -48,19 +49,6 @@ def read_text(path: Path) -> str:
         raise SourceError(f"{path}: not UTF-8 text (invalid byte 0x{raw[error.start]:02x} at "
                           f"line {line}, byte offset {error.start}); re-save the file as UTF-8"
                           ) from None
-
-
-def tools_from_file(path: Path, *, source: str) -> list[Tool]:
-    """Parse a .json or .jsonl file of tool definitions.
-
-    Raises:
-        SourceError: unreadable or malformed file, a tool without a name, duplicate names.
-        SchemaError: a tool's parameters are not a JSON Schema object.
-    """
-    text = read_text(path)
-    if path.suffix.lower() == ".jsonl":
-        return tools_from_jsonl(text, source=source, where=str(path))
-    return tools_from_data(parse_json(text, str(path)), source=source, where=str(path))
 
 
 def tools_from_jsonl(text: str, *, source: str, where: str) -> list[Tool]:
@@ -113,7 +101,7 @@ def _build_tools(items: Iterable[tuple[str, Any]], *, source: str, where: str) -
     tools: list[Tool] = []
     first_seen: dict[str, str] = {}
     for location, item in items:
-        tool = _tool_from_item(item, source=source, location=location)
+        tool = tool_from_item(item, source=source, location=location)
         if tool.name in first_seen:
             raise SourceError(f"{location}: duplicate tool name {tool.name!r} (first defined at "
                               f"{first_seen[tool.name]}); names must be unique within {where}")
@@ -122,7 +110,12 @@ def _build_tools(items: Iterable[tuple[str, Any]], *, source: str, where: str) -
     return tools
 
 
-def _tool_from_item(item: Any, *, source: str, location: str) -> Tool:
+def tool_from_item(item: Any, *, source: str, location: str) -> Tool:
+    """One tool from its JSON form (any shape the module docstring lists).
+
+    Raises:
+        SourceError, SchemaError: the item is unusable; the message starts with *location*.
+    """
     if not isinstance(item, Mapping):
         raise SourceError(f"{location}: a tool must be a JSON object, got {type(item).__name__}")
     spec = item.get("function") if isinstance(item.get("function"), Mapping) else item
