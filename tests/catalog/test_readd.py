@@ -25,7 +25,7 @@ def write_tools(path, *names):
 
 
 def refuse_parsing(monkeypatch):
-    def parse(self):
+    def parse(self, progress):
         raise AssertionError(f"{self.where} was parsed again")
     monkeypatch.setattr(SourceText, "parse", parse)
 
@@ -84,3 +84,11 @@ def test_add_tools_names_the_unusable_item_and_changes_nothing(catalog):
                                           r"definitions as dicts"):
         catalog.add_tools(["get_weather"], source="s")
     assert len(catalog) == 0
+
+
+def test_adding_a_large_file_reports_progress(catalog, tmp_path):
+    heard = []
+    names = [f"t{i}" for i in range(2500)]
+    catalog.add_source(write_tools(tmp_path / "big.jsonl", *names),
+                       progress=lambda *report: heard.append(report))
+    assert heard == [("reading tools", done, 2500) for done in (0, 1000, 2000, 2500)]

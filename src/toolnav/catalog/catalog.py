@@ -22,6 +22,7 @@ from toolnav.catalog.sources import read_source
 from toolnav.catalog.sources.openai_json import tool_from_item
 from toolnav.catalog.sqlite import SQLiteCatalogStore
 from toolnav.errors import CatalogError, SourceError, ToolNotFound
+from toolnav.progress import Progress, no_progress
 from toolnav.tool import Tool
 
 __all__ = ["DEFAULT_FEEDBACK_ALPHA", "Catalog"]
@@ -67,10 +68,12 @@ class Catalog:
         return self.store.count()
 
     def add_source(self, spec: str | Path, *, name: str | None = None,
-                   base_url: str | None = None) -> SourceChange:
+                   base_url: str | None = None, progress: Progress = no_progress
+                   ) -> SourceChange:
         """Parse a source and make the catalog hold exactly its tools under its label.
 
-        *base_url* sets where an OpenAPI document's API is served. A file or URL whose text is
+        *base_url* sets where an OpenAPI document's API is served; *progress* hears how far
+        building a large tools file's tools has got. A file or URL whose text is
         the same as when it was last added, with its tools untouched since, is not parsed again
         (MCP server configurations and Python modules always are: their tools do not follow
         from their text alone).
@@ -82,7 +85,7 @@ class Catalog:
         digest = text.digest
         if digest is not None and self.store.source_digest(text.name) == digest:
             return SourceChange(text.name, [], [], self.store.sources().get(text.name, 0), [], {})
-        source = text.parse()
+        source = text.parse(progress)
         return self._replace(source.name, source.tools, source.servers,
                              None if source.servers else digest)
 

@@ -38,16 +38,14 @@ def add(
         raise ConfigError("--name applies to one source; add several sources one at a time")
     with open_runtime() as toolnav, progress() as update:
         catalog = toolnav.catalog
-        for done, source in enumerate(sources):
-            update("adding sources", done, len(sources))
-            change = catalog.add_source(source, name=name, base_url=base_url)
+        for source in sources:
+            change = catalog.add_source(source, name=name, base_url=base_url, progress=update)
             console.print(
                 f"[bold]{change.source}[/]: {len(change.added)} added, {len(change.updated)} "
                 f"updated, {change.unchanged} unchanged, {len(change.removed)} removed")
             for original, final in change.renamed.items():
                 console.print(f"  {original} is also defined by another source; "
                               f"stored as [bold]{final}[/]")
-        update("adding sources", len(sources), len(sources))
         console.print(f"catalog: {len(catalog)} tools in {len(catalog.sources())} sources")
 
 

@@ -31,6 +31,7 @@ from toolnav.catalog.sources.openai_json import (
 )
 from toolnav.catalog.sources.python import tools_from_module
 from toolnav.errors import SourceError
+from toolnav.progress import Progress, no_progress
 from toolnav.tool import Tool
 
 __all__ = ["LoadedSource", "SourceText", "load_source", "read_source", "source_name_for"]
@@ -84,9 +85,10 @@ class SourceText:
         digest.update(self.text.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
-    def parse(self) -> LoadedSource:
+    def parse(self, progress: Progress = no_progress) -> LoadedSource:
         """The source's tools (and, for an ``mcpServers`` configuration, its servers' tools,
-        listed by starting or connecting to each server).
+        listed by starting or connecting to each server). *progress* hears how many tools of
+        a tools file are built.
 
         Raises:
             SourceError: the source is malformed.
@@ -98,9 +100,9 @@ class SourceText:
             if self.base_url:
                 raise SourceError(_BASE_URL_MISUSE.format(spec=self.where))
             return LoadedSource(self.name, tools_from_jsonl(self.text, source=self.name,
-                                                            where=self.where))
+                                                            where=self.where, progress=progress))
         return _load_json_document(self.text, self.where, self.name, self.base_url,
-                                   served_at=self.served_at)
+                                   served_at=self.served_at, progress=progress)
 
 
 def load_source(spec: str | Path, *, name: str | None = None, base_url: str | None = None
@@ -173,7 +175,8 @@ def source_name_for(spec: str | Path) -> str:
 
 
 def _load_json_document(text: str, where: str, label: str, base_url: str | None, *,
-                        served_at: str | None = None) -> LoadedSource:
+                        served_at: str | None = None, progress: Progress = no_progress
+                        ) -> LoadedSource:
     data = parse_json(text, where)
     if isinstance(data, dict) and "openapi" in data:
         from toolnav.catalog.sources.openapi import tools_from_openapi
@@ -187,7 +190,8 @@ def _load_json_document(text: str, where: str, label: str, base_url: str | None,
 
         tools, servers = tools_from_mcp_config(data, source=label)
         return LoadedSource(label, tools, servers)
-    return LoadedSource(label, tools_from_data(data, source=label, where=where))
+    return LoadedSource(label, tools_from_data(data, source=label, where=where,
+                                               progress=progress))
 
 
 @cache
