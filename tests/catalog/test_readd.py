@@ -83,6 +83,8 @@ def test_add_tools_names_the_unusable_item_and_changes_nothing(catalog):
     with pytest.raises(SourceError, match=r"tool #0 is a str; pass toolnav.Tool objects or tool "
                                           r"definitions as dicts"):
         catalog.add_tools(["get_weather"], source="s")
+    with pytest.raises(SourceError, match=r"source 's': tools #0 and #2 are both named 'x'"):
+        catalog.add_tools([{"name": "x"}, make_tool("y"), make_tool("x")], source="s")
     assert len(catalog) == 0
 
 

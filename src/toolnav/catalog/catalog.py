@@ -104,8 +104,8 @@ class Catalog:
             What changed.
 
         Raises:
-            SourceError, SchemaError: a tool definition is unusable (the message names it by
-                position); nothing changes.
+            SourceError, SchemaError: a tool definition is unusable, or two tools share a name
+                (the message names them by position); nothing changes.
             CatalogError: no source label, or a name clash that cannot be resolved.
         """
         built = [_as_tool(tool, source, position) for position, tool in enumerate(tools)]
@@ -116,6 +116,12 @@ class Catalog:
                  ) -> SourceChange:
         if not source:
             raise CatalogError("a source label is required (for example the file name)")
+        first: dict[str, int] = {}
+        for position, tool in enumerate(tools):
+            if first.setdefault(tool.name, position) != position:
+                raise SourceError(f"source {source!r}: tools #{first[tool.name]} and #{position} "
+                                  f"are both named {tool.name!r}; names must be unique within a "
+                                  "source")
         return self.store.replace_source(source, tools, servers=servers, digest=digest)
 
     def replace_server_tools(self, server: str, tools: Iterable[Tool]) -> SourceChange:
