@@ -61,6 +61,12 @@ class CatalogStore(Protocol):
         """Every stored tool, in id order."""
         ...
 
+    def routing_rows(self) -> list[tuple[int, str, str, str]]:
+        """(id, name, group, JSON record as `Tool.to_dict` gave it) of every stored tool, in
+        id order: what a router needs, without building every tool
+        (`toolnav.catalog.records.LazyTools` builds them on demand)."""
+        ...
+
     def summaries(self) -> list[tuple[str, str, str]]:
         """(name, source, description) of every stored tool, in id order, without building
         tools (a listing of 50k tools must not parse 50k schemas)."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from toolnav.catalog._sqlite import ThreadConnections
 from toolnav.catalog.base import CatalogEntry, SourceChange
+from toolnav.catalog.records import stored_tool
 from toolnav.errors import CatalogError
 from toolnav.tool import NAMESPACE_SEPARATOR, Tool
 
@@ -99,6 +100,13 @@ class SQLiteCatalogStore:
         rows = self._connections.db.execute(
             "SELECT id, data, original_name FROM tools ORDER BY id")
         return [_entry(row) for row in rows]
+
+    def routing_rows(self) -> list[tuple[int, str, str, str]]:
+        """(id, name, group, JSON record) of every stored tool, in id order."""
+        rows = self._connections.db.execute(
+            "SELECT id, name, coalesce(json_extract(data, '$.group'), ''), data FROM tools "
+            "ORDER BY id")
+        return rows.fetchall()
 
     def summaries(self) -> list[tuple[str, str, str]]:
         """(name, source, description) of every stored tool, in id order."""
@@ -294,7 +302,7 @@ def _set_meta(db: Any, key: str, value: str) -> None:
 
 def _entry(row: tuple[int, str, str]) -> CatalogEntry:
     # Stored records were validated on the way in; re-checking schemas would cost ~1 ms each.
-    return CatalogEntry(row[0], Tool.from_dict(json.loads(row[1]), trusted=True), row[2])
+    return CatalogEntry(row[0], stored_tool(row[1]), row[2])
 
 
 def _dump(tool: Tool) -> str:
