@@ -1,7 +1,7 @@
 """The command line on a 50,000-tool home, end to end as a user runs it, beside `make demo`.
 
-Each figure is the wall time of one `toolnav --home H ...` process (start-up included), the
-median of a few runs:
+Each figure is the wall time of one `toolnav --home H ...` process (start-up included) and its
+CPU time (user + system; steadier on a shared machine), the median of a few runs:
 
 - ``add`` of a 50k-tool JSONL file into a fresh home, and ``add`` of the same unchanged file
   again (issue 15 target: the re-add at least 2x faster);
@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -69,16 +70,18 @@ def generate_tools(path: Path, count: int, seed: int = 15) -> None:
             out.write(json.dumps(record) + "\n")
 
 
-def toolnav(home: Path, *args: str, stdout: Path | None = None) -> float:
-    """Run one toolnav command like a user; returns its wall time in seconds."""
+def toolnav(home: Path, *args: str, stdout: Path | None = None) -> tuple[float, float]:
+    """Run one toolnav command like a user; returns its wall and CPU seconds."""
     command = [sys.executable, "-m", "toolnav", "--home", str(home), *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with open(stdout or os.devnull, "w") as out:
         done = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def warm_home(cache: Path, tools: int) -> tuple[Path, Path]:
@@ -96,8 +99,10 @@ def warm_home(cache: Path, tools: int) -> tuple[Path, Path]:
     return tools_file, home
 
 
-def median_of(runs: int, measure) -> float:
-    return statistics.median(measure() for _ in range(runs))
+def medians(times: list[tuple[float, float]]) -> tuple[float, float]:
+    """Median wall and median CPU seconds of (wall, CPU) runs."""
+    return (statistics.median(wall for wall, _ in times),
+            statistics.median(cpu for _, cpu in times))
 
 
 def main() -> None:
@@ -109,7 +114,7 @@ def main() -> None:
     args = parser.parse_args()
     tools_file, home = warm_home(args.cache, args.tools)
 
-    def add_twice() -> tuple[float, float]:
+    def add_twice() -> tuple[tuple[float, float], tuple[float, float]]:
         fresh = Path(tempfile.mkdtemp(prefix="toolnav-bench-add-"))
         try:
             return (toolnav(fresh, "add", str(tools_file)), toolnav(fresh, "add", str(tools_file)))
@@ -117,25 +122,27 @@ def main() -> None:
             shutil.rmtree(fresh)
 
     adds = [add_twice() for _ in range(args.runs)]
-    first, again = (statistics.median(times) for times in zip(*adds, strict=True))
+    first, again = medians([first for first, _ in adds]), medians([again for _, again in adds])
     listing = args.cache / "tools.out"
     toolnav(home, "tools", stdout=listing)  # warm the page cache like a user's second command
-    tools_s = median_of(args.runs, lambda: toolnav(home, "tools", stdout=listing))
+    tools_s = medians([toolnav(home, "tools", stdout=listing) for _ in range(args.runs)])
     toolnav(home, "search", SEARCH_REQUEST)
-    search_s = median_of(args.runs, lambda: toolnav(home, "search", SEARCH_REQUEST))
+    search_s = medians([toolnav(home, "search", SEARCH_REQUEST) for _ in range(args.runs)])
     demo_home = args.cache / "demo"
     toolnav(demo_home, "demo")  # its first run embeds the demo catalog; time a warm one
-    demo_s = median_of(args.runs, lambda: toolnav(demo_home, "demo"))
+    demo_s = medians([toolnav(demo_home, "demo") for _ in range(args.runs)])
 
-    print(f"{args.tools} tools, median of {args.runs} runs, wall seconds per command")
-    print(f"{'command':<34}{'seconds':>9}  target")
-    print(f"{'add (fresh home)':<34}{first:>9.2f}")
-    print(f"{'add again (unchanged source)':<34}{again:>9.2f}  "
-          f"<= {first / 2:.2f} (2x faster): {'met' if again * 2 <= first else 'NOT met'} "
-          f"({first / again:.1f}x)")
-    for label, seconds in (("tools (listing)", tools_s), (f"search {SEARCH_REQUEST!r}", search_s)):
-        print(f"{label[:33]:<34}{seconds:>9.2f}  < 2: {'met' if seconds < 2 else 'NOT met'}")
-    print(f"{'peer: toolnav demo (make demo)':<34}{demo_s:>9.2f}")
+    print(f"{args.tools} tools, median of {args.runs} runs, seconds per command")
+    print(f"{'command':<34}{'wall':>7}{'CPU':>7}  target")
+    print(f"{'add (fresh home)':<34}{first[0]:>7.2f}{first[1]:>7.2f}")
+    print(f"{'add again (unchanged source)':<34}{again[0]:>7.2f}{again[1]:>7.2f}  2x faster: "
+          f"wall {first[0] / again[0]:.1f}x, CPU {first[1] / again[1]:.1f}x "
+          f"({'met' if again[0] * 2 <= first[0] else 'NOT met'})")
+    for label, (wall, cpu) in (("tools (listing)", tools_s),
+                               (f"search {SEARCH_REQUEST!r}", search_s)):
+        print(f"{label[:33]:<34}{wall:>7.2f}{cpu:>7.2f}  < 2 s: "
+              f"{'met' if wall < 2 else 'NOT met'}")
+    print(f"{'peer: toolnav demo (make demo)':<34}{demo_s[0]:>7.2f}{demo_s[1]:>7.2f}")
 
 
 if __name__ == "__main__":
