@@ -120,3 +120,24 @@ def test_empty_catalog_cannot_be_indexed(toolnav):
         toolnav.index()
 
 
+
+
+def test_exact_search_routes_without_the_nsg_kernels(tmp_path, hashing_embedder, monkeypatch):
+    import toolnav.index
+    from toolnav.config import RouteParams
+    from toolnav.index.nsg import NSGIndex
+
+    monkeypatch.setattr(toolnav.index, "NSG_MIN_VECTORS", 50)
+    with Toolnav.open(tmp_path, embedder=hashing_embedder) as toolnav:
+        toolnav.catalog.add_tools([make_tool(f"tool_{i}", f"does task number {i} of kind {i % 7}")
+                                   for i in range(60)], source="many")
+        request = "does task number 42 of kind 0"
+        graph = toolnav.router().route(request, k=3)
+        assert isinstance(toolnav.maintainer.snapshot().index, NSGIndex)
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("the NSG graph was searched")
+
+        monkeypatch.setattr(NSGIndex, "search", refuse)
+        exact = toolnav.router(RouteParams(exact_search=True)).route(request, k=3)
+    assert exact.candidates[0].tool.name == graph.candidates[0].tool.name == "tool_42"

@@ -130,6 +130,9 @@ class RouteParams:
         feedback_weight: the most a tool's failure record can lower its fused score (in
             standard-score units for hybrid, i.e. about one spread of the candidate list).
         feedback_min_outcomes: outcomes needed before feedback has its full weight.
+        exact_search: search every tool vector (one matrix product) instead of the saved
+            index; for a process that answers one request (`toolnav search`), where loading
+            the NSG graph's search kernels costs more than searching 50k vectors exactly.
     """
 
     depth: int = 100
@@ -139,6 +142,7 @@ class RouteParams:
     abstain_below: float | None = None
     feedback_weight: float = 1.0
     feedback_min_outcomes: int = 5
+    exact_search: bool = False
 
     def __post_init__(self) -> None:
         if self.depth < 1:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,14 @@ import numpy as np
 
 from toolnav._atomic import replaced_file
 from toolnav.catalog import CatalogEntry, CatalogStore, EmbeddingCache, embedding_key
+from toolnav.catalog.records import LazyTools
 from toolnav.config import NSGParams
 from toolnav.embed import Embedder
 from toolnav.errors import EmptyCatalog, IndexFormatError, VectorIndexError
 from toolnav.index import VectorIndex, create_index, default_index_kind, load_index
 from toolnav.lexical import LexicalIndex
 from toolnav.progress import Progress, no_progress
-from toolnav.tool import Tool, embedding_text, lexical_text
+from toolnav.tool import LEXICAL_TEXT_VERSION, Tool, embedding_text, lexical_text
 
 __all__ = ["EMBED_BATCH_SIZE", "UPDATE_IN_PLACE_LIMIT", "IndexMaintainer", "IndexReport",
            "IndexedCatalog"]
@@ -63,21 +65,25 @@ class IndexedCatalog:
 
     Attributes:
         version: the store version these tools come from.
-        tools: the tools, in id order.
+        tools: the tools, in id order (built on first access: `LazyTools`).
         ids: their catalog ids (also their vector-index ids).
         vectors: their float32 unit embeddings (rows aligned with `tools`).
         index: the vector index over `ids`.
         lexical: the BM25 index over the tools' `lexical_text`, aligned with `ids`.
         feedback: tool name -> (success rate, outcomes) when the snapshot was taken.
+        names: the tools' names (aligned with `tools`, without building them).
+        groups: the tools' groups, ``""`` for none (likewise).
     """
 
     version: int
-    tools: list[Tool]
+    tools: Sequence[Tool]
     ids: np.ndarray
     vectors: np.ndarray
     index: VectorIndex
     lexical: LexicalIndex
     feedback: dict[str, tuple[float, int]]
+    names: list[str]
+    groups: list[str]
 
 
 class IndexMaintainer:
@@ -147,20 +153,24 @@ class IndexMaintainer:
             self.update(progress, force=True)
             manifest = self._read_manifest()
         index = self._load_index(manifest)
-        entries = self.store.entries()
-        ids = np.array([entry.id for entry in entries], dtype=np.int64)
+        rows = self.store.routing_rows()
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
         try:
             vectors = index.vectors(ids)
         except VectorIndexError:  # the store moved on since the manifest: index again
             self.update(progress)
             return self.snapshot(progress)
-        tools = [entry.tool for entry in entries]
-        texts = [lexical_text(tool) for tool in tools]
-        # Keyed on the texts themselves: a new catalog or a new lexical_text both rebuild.
-        key = hashlib.sha256("\0".join(texts).encode()).hexdigest()
-        lexical = LexicalIndex.open(self._lexical_dir, key, ids, texts)
+        records = [row[3] for row in rows]
+        tools = LazyTools(records)
+        # Keyed on the stored records (a tool's every field) and the version of lexical_text:
+        # a new catalog or a new lexical_text both rebuild; the texts are made only then.
+        key = hashlib.sha256("\0".join([LEXICAL_TEXT_VERSION, *records]).encode(
+            "utf-8", "surrogatepass")).hexdigest()
+        lexical = LexicalIndex.open(self._lexical_dir, key, ids,
+                                    lambda: [lexical_text(tool) for tool in tools])
         return IndexedCatalog(int(manifest["catalog_version"]), tools, ids, vectors, index,
-                              lexical, self.store.feedback())
+                              lexical, self.store.feedback(), [row[1] for row in rows],
+                              [row[2] for row in rows])
 
     def _vectors_for(self, tools: list[Tool], progress: Progress) -> tuple[np.ndarray, int]:
         """Every tool's embedding (cached, or computed and cached now) and how many were new."""

@@ -27,6 +27,7 @@ import numpy as np
 from toolnav.config import RouteParams
 from toolnav.embed import Embedder, embed_with_spans
 from toolnav.errors import ConfigError, EmptyCatalog
+from toolnav.index import create_index
 from toolnav.index.flat import inner_products
 from toolnav.indexing import IndexedCatalog
 from toolnav.tool import Tool
@@ -152,13 +153,17 @@ class Router:
         self._position = np.full(int(self._ids.max()) + 1, -1, dtype=np.int64)
         self._position[self._ids] = np.arange(len(self._ids))
         self._index = indexed.index
+        if self.params.exact_search:  # the snapshot holds every vector already
+            self._index = create_index("flat", indexed.vectors.shape[1])
+            self._index.add(self._ids, indexed.vectors)
         self._vectors = indexed.vectors
         self._lexical = indexed.lexical
         self._embedder = embedder
         self.dense_weight = self.params.dense_weight_for(getattr(embedder, "tuned", False))
+        self._names = indexed.names
         group_ids: dict[str, int] = {}
-        self._group_of = np.array([group_ids.setdefault(tool.group, len(group_ids))
-                                   if tool.group else -1 for tool in self._tools], dtype=np.int64)
+        self._group_of = np.array([group_ids.setdefault(group, len(group_ids))
+                                   if group else -1 for group in indexed.groups], dtype=np.int64)
         self._group_members = [np.flatnonzero(self._group_of == g) for g in range(len(group_ids))]
         self._penalty = self._feedback_penalties(indexed.feedback)
 
@@ -331,10 +336,10 @@ class Router:
 
     def _feedback_penalties(self, feedback: dict[str, tuple[float, int]]) -> np.ndarray:
         params = self.params
-        penalty = np.zeros(len(self._tools), dtype=np.float32)
-        for i, tool in enumerate(self._tools):
-            if tool.name in feedback:
-                rate, outcomes = feedback[tool.name]
+        penalty = np.zeros(len(self._names), dtype=np.float32)
+        for i, name in enumerate(self._names):
+            if name in feedback:
+                rate, outcomes = feedback[name]
                 confidence = min(1.0, outcomes / params.feedback_min_outcomes)
                 penalty[i] = params.feedback_weight * (1.0 - rate) * confidence
         return penalty

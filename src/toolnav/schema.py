@@ -34,12 +34,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 
 from toolnav.errors import SchemaError, ToolnavError
 
@@ -66,7 +63,6 @@ RECURSION_UNROLL = 1
 
 _MAX_INTEGER = 10**MAX_INTEGER_DIGITS
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_METASCHEMA_VALIDATOR = Draft202012Validator(Draft202012Validator.META_SCHEMA)
 _SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas"})
 _SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _SCHEMA_VALUES = frozenset({
@@ -98,7 +94,7 @@ def prepare_schema(schema: object, where: str) -> Any:
         raise SchemaError(f"{where} must be a JSON object, got {type(schema).__name__}")
     copier = _Copier(where, SchemaError)
     plain = copier.copy(schema, None, 0)
-    error = None if _surely_valid(plain) else best_match(_METASCHEMA_VALIDATOR.iter_errors(plain))
+    error = None if _surely_valid(plain) else _metaschema_error(plain)
     if error is not None:
         raise SchemaError(f"{where} is not a valid JSON Schema at {_pointer(error.path)}: "
                           f"{_printable(error.message[:300])}")
@@ -242,6 +238,30 @@ def _schema_list(value: object) -> bool:
     return isinstance(value, list) and bool(value) and all(_surely_valid(item) for item in value)
 
 
+# jsonschema loads on first need: commands that build no tool (`toolnav tools`) skip its import.
+@cache
+def _metaschema_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
+def _metaschema_error(schema: object) -> Any:
+    """jsonschema's most relevant metaschema error for *schema*, or None."""
+    from jsonschema.exceptions import best_match
+
+    return best_match(_metaschema_validator().iter_errors(schema))
+
+
+@cache
+def _vocabulary() -> frozenset[str]:
+    """Every keyword of the 2020-12 vocabularies."""
+    from jsonschema_specifications import REGISTRY
+
+    return frozenset(key for uri in REGISTRY if "/draft/2020-12/" in uri
+                     for key in REGISTRY.contents(uri).get("properties", {}))
+
+
 def _surely_valid(schema: object) -> bool:
     """True only if *schema* certainly passes the metaschema; False means "ask jsonschema".
 
@@ -256,7 +276,7 @@ def _surely_valid(schema: object) -> bool:
     for key, value in schema.items():
         check = _QUICK_CHECKS.get(key)
         if check is None:
-            if key in _VOCABULARY:
+            if key in _vocabulary():
                 return False
         elif not check(value):
             return False
@@ -264,8 +284,6 @@ def _surely_valid(schema: object) -> bool:
 
 
 _SIMPLE_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
-_VOCABULARY = frozenset(key for uri in SPECIFICATIONS if "/draft/2020-12/" in uri
-                        for key in SPECIFICATIONS.contents(uri).get("properties", {}))
 _QUICK_CHECKS: dict[str, Callable[[object], bool]] = {
     "type": _simple_type,
     **dict.fromkeys(("description", "title", "$comment", "format", "pattern", "$ref"),

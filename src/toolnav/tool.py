@@ -25,6 +25,7 @@ from toolnav.schema import json_value, prepare_schema, short_repr
 
 __all__ = [
     "EMPTY_OBJECT_SCHEMA",
+    "LEXICAL_TEXT_VERSION",
     "NAMESPACE_SEPARATOR",
     "Tool",
     "embedding_text",
@@ -33,6 +34,9 @@ __all__ = [
 ]
 
 NAMESPACE_SEPARATOR = "__"
+# Raise it with any change to what `lexical_text` (or `name_words`) returns: saved BM25 indexes
+# are keyed on it and on the stored tools, so homes rebuild theirs instead of keeping stale ones.
+LEXICAL_TEXT_VERSION = "1"
 EMPTY_OBJECT_SCHEMA: Mapping[str, Any] = {"type": "object", "properties": {}}
 MAX_NAME_LENGTH = 256
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -260,6 +264,7 @@ def lexical_text(tool: Tool) -> str:
 
     Repeating the name words weights the name field above the rest (measured on dev data:
     BM25 recall@5 +0.01 on ToolBench, unchanged on Seal-Tools; docs/benchmarks.md).
+    Changing what it returns means raising `LEXICAL_TEXT_VERSION`.
     """
     return f"{tool.name} {name_words(tool.name)} {embedding_text(tool, max_chars=4000)}"
 

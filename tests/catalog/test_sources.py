@@ -172,7 +172,8 @@ def test_lone_surrogate_in_a_tools_file_is_a_source_error(tmp_path):
 def test_huge_integer_literal_in_a_tools_file_is_a_source_error(tmp_path):
     path = write(tmp_path / "t.jsonl", '{"name": "a", "parameters": {"type": "object", '
                  '"maxProperties": 1' + "0" * 5000 + "}}\n")
-    with pytest.raises(SourceError, match="more than 4,300 digits"):
+    with pytest.raises(SourceError, match="an integer literal at line 1 has more than 4,300 "
+                                          "digits"):
         load_source(path)
     deep = write(tmp_path / "deep.json", "[" * 100_000)
     with pytest.raises(SourceError, match="nests too deeply"):

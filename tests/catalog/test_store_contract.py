@@ -119,3 +119,22 @@ def test_a_newer_schema_is_refused(tmp_path):
     db.close()
     with pytest.raises(CatalogError, match="written by a newer toolnav"):
         SQLiteCatalogStore(path)
+
+
+def test_a_source_digest_holds_only_while_the_source_s_tools_are_untouched(store):
+    store.replace_source("a", [make_tool("one"), make_tool("two")], digest="d1")
+    store.replace_source("b", [make_tool("three")], digest="d2")
+    assert (store.source_digest("a"), store.source_digest("b")) == ("d1", "d2")
+    assert store.source_digest("nothing") is None
+    store.remove(["two"])                                       # a change by another path
+    assert store.source_digest("a") is None
+    assert store.source_digest("b") == "d2"
+    store.replace_source("b", [make_tool("three")])             # replaced without a digest
+    assert store.source_digest("b") is None
+
+
+def test_summaries_list_name_source_and_description_in_insertion_order(store):
+    store.replace_source("a", [make_tool("one", "first"), make_tool("two", "second")])
+    store.replace_source("b", [make_tool("one", "clash")])
+    assert store.summaries() == [("one", "a", "first"), ("two", "a", "second"),
+                                 ("b__one", "b", "clash")]

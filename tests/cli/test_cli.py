@@ -207,3 +207,27 @@ def test_search_k_above_the_search_depth_returns_k(tmp_path):
     found = json.loads(toolnav(tmp_path / "home", "search", "handle a task", "-k", "150",
                                "--json").stdout)
     assert len({candidate["name"] for candidate in found["candidates"]}) == 150
+
+
+def test_tools_lists_plain_aligned_columns_and_json_one_tool_a_line(tmp_path):
+    source = tmp_path / "many.jsonl"
+    source.write_text("".join(json.dumps({"name": f"tool_{i}", "description": f"does {i}\nmore"})
+                              + "\n" for i in range(12)))
+    home = tmp_path / "home"
+    toolnav(home, "add", str(source))
+    lines = toolnav(home, "tools").stdout.splitlines()
+    assert lines[:3] == ["name     source  description", "tool_0   many    does 0",
+                         "tool_1   many    does 1"]
+    assert len(lines) == 13 and lines[-1] == "tool_11  many    does 11"
+    listed = toolnav(home, "tools", "--json").stdout
+    assert len(listed.splitlines()) == 14                   # "[", a line per tool, "]"
+    assert [tool["name"] for tool in json.loads(listed)] == [f"tool_{i}" for i in range(12)]
+    assert "the catalog is empty" in toolnav(tmp_path / "empty", "tools").stderr
+
+
+def test_commands_that_need_no_model_import_none_of_the_heavy_libraries():
+    script = ("import sys, toolnav.cli.app; print(sorted(m for m in ('numpy', 'torch', 'numba', "
+              "'httpx', 'pydantic', 'jsonschema', 'mcp', 'onnxruntime') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert loaded.stdout.strip() == "[]"

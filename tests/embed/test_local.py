@@ -1,5 +1,7 @@
 """The bundled embedder against the sentence-transformers reference, on both runtime paths."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +83,14 @@ def test_a_corrupted_cached_graph_is_rebuilt(tmp_path):
     cache_file.write_bytes(b"truncated")
     vector = MiniLMEmbedder(cache_dir=tmp_path).embed(["hello"])
     assert vector.shape == (1, 384) and cache_file.stat().st_size > 1_000_000
+    (tmp_path / INT8_CACHE_NAME).write_bytes(b"\x08\x07\x12\x03abc")  # protobuf, no graph
+    script = ("import sys; from pathlib import Path; from toolnav.embed import MiniLMEmbedder; "
+              f"MiniLMEmbedder(cache_dir=Path({str(tmp_path)!r})).embed_spans(['hi'], [[(0, 2)]]); "
+              "print('onnx' in sys.modules)")
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=300, check=True).stdout.strip() for _ in range(2)]
+    assert (tmp_path / INT8_CACHE_NAME).stat().st_size > 1_000_000      # quantised again
+    assert runs == ["True", "False"]  # the onnx package only to quantise, never to load
 
 
 def reference_span_vector(text: str, start: int, end: int) -> np.ndarray:
@@ -143,4 +153,5 @@ def test_int8_requests_stay_close_to_full_precision_and_tools_are_never_int8(tmp
     assert (tmp_path / INT8_CACHE_NAME).stat().st_size > 1_000_000
     tools = fast.embed(texts[:3])  # tool texts: the same fp32 runtime whatever the setting
     assert np.array_equal(tools, full.embed(texts[:3]))
+
 

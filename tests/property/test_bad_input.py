@@ -1,7 +1,7 @@
 """Property tests: whatever a tool source, a model or a Python caller sends, every exception that
 escapes the public API is a `ToolnavError` with a printable message, and nothing hangs.
 
-Derandomized (the same cases every run), no example database; 10,200 cases in all.
+Derandomized (the same cases every run), no example database; 10,500 cases in all.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tests.property.strategies import (
     TOOL_RECORDS,
     VALUES,
 )
+from toolnav.catalog import Catalog
 from toolnav.catalog.sources import load_source
 from toolnav.errors import ToolnavError
 from toolnav.render import render_tools
@@ -188,3 +189,12 @@ def test_load_source_on_generated_files_raises_only_toolnav_errors(tmp_path_fact
     source = clean(load_source, path, name="generated")
     for tool in source.tools if source else []:
         use(tool, {})
+
+
+@cases(300)
+@given(st.lists(TOOL_RECORDS | VALUES, max_size=3))
+def test_add_tools_given_anything_raises_only_toolnav_errors(tmp_path_factory, items):
+    with Catalog.open(tmp_path_factory.getbasetemp() / "add_tools") as catalog:
+        change = clean(catalog.add_tools, items, source="generated")
+        if change is not None:
+            assert len(catalog) == len(change.added) + change.unchanged + len(change.updated)

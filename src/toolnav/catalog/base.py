@@ -2,7 +2,8 @@
 
 A store holds tools (with stable integer ids, also their ids in the vector index), the
 configurations of downstream servers (stored once, by server name: the only place their secrets
-live), per-tool feedback, and a version counter bumped by every change to the set of tools, so
+live), a digest of each source's text (so an unchanged source is not parsed again), per-tool
+feedback, and a version counter bumped by every change to the set of tools, so
 readers (the router, replicas) notice changes with one cheap read. Parsing sources and
 namespacing policy sit above it in `toolnav.catalog.catalog`; embedding and indexing in
 `toolnav.indexing`.
@@ -60,6 +61,17 @@ class CatalogStore(Protocol):
         """Every stored tool, in id order."""
         ...
 
+    def routing_rows(self) -> list[tuple[int, str, str, str]]:
+        """(id, name, group, JSON record as `Tool.to_dict` gave it) of every stored tool, in
+        id order: what a router needs, without building every tool
+        (`toolnav.catalog.records.LazyTools` builds them on demand)."""
+        ...
+
+    def summaries(self) -> list[tuple[str, str, str]]:
+        """(name, source, description) of every stored tool, in id order, without building
+        tools (a listing of 50k tools must not parse 50k schemas)."""
+        ...
+
     def get(self, name: str) -> CatalogEntry | None:
         """The entry with that exact name, if any."""
         ...
@@ -73,15 +85,23 @@ class CatalogStore(Protocol):
         ...
 
     def replace_source(self, source: str, tools: Iterable[Tool], *,
-                       servers: Mapping[str, Mapping[str, Any]] | None = None) -> SourceChange:
+                       servers: Mapping[str, Mapping[str, Any]] | None = None,
+                       digest: str | None = None) -> SourceChange:
         """Make the store hold exactly *tools* (and, if given, *servers*) for *source*.
 
         A tool whose name another source already uses is stored as ``source__name``.
+        *digest* identifies the text the tools were parsed from (`source_digest` returns it);
+        ``None`` forgets any digest kept for *source*.
 
         Raises:
             CatalogError: a name cannot be made unique, or a server name belongs to another
                 source.
         """
+        ...
+
+    def source_digest(self, source: str) -> str | None:
+        """The digest given with the last `replace_source` of *source*, or ``None`` when there
+        was none or the source's tools changed since in any way (a removal, an update)."""
         ...
 
     def remove(self, names: Iterable[str]) -> int:

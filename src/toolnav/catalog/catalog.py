@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from toolnav.catalog.base import CatalogEntry, CatalogStore, SourceChange
-from toolnav.catalog.sources import load_source
+from toolnav.catalog.sources import read_source
+from toolnav.catalog.sources.openai_json import tool_from_item
 from toolnav.catalog.sqlite import SQLiteCatalogStore
-from toolnav.errors import CatalogError, ToolNotFound
+from toolnav.errors import CatalogError, SourceError, ToolNotFound
+from toolnav.progress import Progress, no_progress
 from toolnav.tool import Tool
 
 __all__ = ["DEFAULT_FEEDBACK_ALPHA", "Catalog"]
@@ -66,27 +68,61 @@ class Catalog:
         return self.store.count()
 
     def add_source(self, spec: str | Path, *, name: str | None = None,
-                   base_url: str | None = None) -> SourceChange:
+                   base_url: str | None = None, progress: Progress = no_progress
+                   ) -> SourceChange:
         """Parse a source and make the catalog hold exactly its tools under its label.
 
-        *base_url* sets where an OpenAPI document's API is served.
+        *base_url* sets where an OpenAPI document's API is served; *progress* hears how far
+        building a large tools file's tools has got. A file or URL whose text is
+        the same as when it was last added, with its tools untouched since, is not parsed again
+        (MCP server configurations and Python modules always are: their tools do not follow
+        from their text alone).
 
         Raises:
             SourceError, SchemaError: the source is unreadable or invalid; nothing changes.
         """
-        source = load_source(spec, name=name, base_url=base_url)
-        return self.add_tools(source.tools, source=source.name, servers=source.servers)
+        text = read_source(spec, name=name, base_url=base_url)
+        digest = text.digest
+        if digest is not None and self.store.source_digest(text.name) == digest:
+            return SourceChange(text.name, [], [], self.store.sources().get(text.name, 0), [], {})
+        source = text.parse(progress)
+        return self._replace(source.name, source.tools, source.servers,
+                             None if source.servers else digest)
 
-    def add_tools(self, tools: Iterable[Tool], *, source: str,
+    def add_tools(self, tools: Iterable[Tool | Mapping[str, Any]], *, source: str,
                   servers: Mapping[str, Mapping[str, Any]] | None = None) -> SourceChange:
         """Replace the tools (and downstream server configurations) filed under *source*.
 
+        Args:
+            tools: `Tool` objects, or tool definitions as JSON objects in any shape a tools
+                file takes (``{"name", "description", "parameters"}``, OpenAI's
+                ``{"type": "function", "function": {...}}``, MCP's ``inputSchema``).
+            source: the label the tools are filed under.
+            servers: downstream MCP server configurations by name, for tools bound to them.
+
+        Returns:
+            What changed.
+
         Raises:
+            SourceError, SchemaError: a tool definition is unusable, or two tools share a name
+                (the message names them by position); nothing changes.
             CatalogError: no source label, or a name clash that cannot be resolved.
         """
+        built = [_as_tool(tool, source, position) for position, tool in enumerate(tools)]
+        return self._replace(source, built, servers, None)
+
+    def _replace(self, source: str, tools: list[Tool],
+                 servers: Mapping[str, Mapping[str, Any]] | None, digest: str | None
+                 ) -> SourceChange:
         if not source:
             raise CatalogError("a source label is required (for example the file name)")
-        return self.store.replace_source(source, tools, servers=servers)
+        first: dict[str, int] = {}
+        for position, tool in enumerate(tools):
+            if first.setdefault(tool.name, position) != position:
+                raise SourceError(f"source {source!r}: tools #{first[tool.name]} and #{position} "
+                                  f"are both named {tool.name!r}; names must be unique within a "
+                                  "source")
+        return self.store.replace_source(source, tools, servers=servers, digest=digest)
 
     def replace_server_tools(self, server: str, tools: Iterable[Tool]) -> SourceChange:
         """Replace the tools of one downstream server (after it announced a change), keeping
@@ -128,6 +164,11 @@ class Catalog:
         """Every tool, in insertion order."""
         return [entry.tool for entry in self.store.entries()]
 
+    def summaries(self) -> list[tuple[str, str, str]]:
+        """(name, source, description) of every tool, in insertion order: a listing that
+        builds no `Tool` (fast on large catalogs)."""
+        return self.store.summaries()
+
     def entries(self) -> list[CatalogEntry]:
         """Every tool with its stable id and original (pre-namespace) name."""
         return self.store.entries()
@@ -155,6 +196,18 @@ class Catalog:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _as_tool(tool: object, source: str, position: int) -> Tool:
+    """A `Tool` as it is, a JSON tool definition parsed like a line of a tools file."""
+    if isinstance(tool, Tool):
+        return tool
+    location = f"add_tools(source={source!r}): tool #{position}"
+    if isinstance(tool, Mapping):
+        return tool_from_item(tool, source=source, location=location)
+    raise SourceError(f"{location} is a {type(tool).__name__}; pass toolnav.Tool objects or "
+                      "tool definitions as dicts (for example {\"name\": ..., \"description\": "
+                      "..., \"parameters\": {...}})")
 
 
 def _original(entry: CatalogEntry) -> Tool:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from toolnav.catalog._sqlite import ThreadConnections
+
+if TYPE_CHECKING:  # numpy loads on first use: `toolnav tools` and `add` never need it
+    import numpy as np
 
 __all__ = ["EmbeddingCache", "embedding_key"]
 
@@ -38,6 +40,8 @@ class EmbeddingCache:
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors among *keys* (missing keys are simply absent)."""
+        import numpy as np
+
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(keys), _BATCH):
             chunk = keys[start:start + _BATCH]
@@ -52,6 +56,8 @@ class EmbeddingCache:
 
     def put_many(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Store vectors (rows of a float32 array) under *keys*, in one transaction."""
+        import numpy as np
+
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         rows = [(key, vectors.shape[1], vectors[i].tobytes()) for i, key in enumerate(keys)]
         with self._connections.transaction() as db:

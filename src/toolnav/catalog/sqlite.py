@@ -20,6 +20,7 @@ from typing import Any
 
 from toolnav.catalog._sqlite import ThreadConnections
 from toolnav.catalog.base import CatalogEntry, SourceChange
+from toolnav.catalog.records import stored_tool
 from toolnav.errors import CatalogError
 from toolnav.tool import NAMESPACE_SEPARATOR, Tool
 
@@ -43,6 +44,12 @@ CREATE TABLE IF NOT EXISTS servers (
     name TEXT PRIMARY KEY,
     source TEXT NOT NULL,
     config TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS source_digests (
+    source TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    tools INTEGER NOT NULL,
+    last_update REAL
 );
 CREATE TABLE IF NOT EXISTS feedback (
     name TEXT PRIMARY KEY,
@@ -94,6 +101,19 @@ class SQLiteCatalogStore:
             "SELECT id, data, original_name FROM tools ORDER BY id")
         return [_entry(row) for row in rows]
 
+    def routing_rows(self) -> list[tuple[int, str, str, str]]:
+        """(id, name, group, JSON record) of every stored tool, in id order."""
+        rows = self._connections.db.execute(
+            "SELECT id, name, coalesce(json_extract(data, '$.group'), ''), data FROM tools "
+            "ORDER BY id")
+        return rows.fetchall()
+
+    def summaries(self) -> list[tuple[str, str, str]]:
+        """(name, source, description) of every stored tool, in id order."""
+        rows = self._connections.db.execute(
+            "SELECT name, source, json_extract(data, '$.description') FROM tools ORDER BY id")
+        return [(name, source, description or "") for name, source, description in rows]
+
     def get(self, name: str) -> CatalogEntry | None:
         """The entry with that exact name, if any."""
         row = self._connections.db.execute(
@@ -111,11 +131,13 @@ class SQLiteCatalogStore:
         return dict(rows.fetchall())
 
     def replace_source(self, source: str, tools: Iterable[Tool], *,
-                       servers: Mapping[str, Mapping[str, Any]] | None = None) -> SourceChange:
+                       servers: Mapping[str, Mapping[str, Any]] | None = None,
+                       digest: str | None = None) -> SourceChange:
         """Make the catalog hold exactly *tools* and *servers* for *source*, in one transaction.
 
         Each tool's ``source`` becomes *source*. A tool whose name another source already uses
         is stored as ``source__name``. Servers of *source* not in *servers* are deleted.
+        *digest* (of the text the tools were parsed from) is kept for `source_digest`.
 
         Raises:
             CatalogError: a name cannot be made unique, or a server name is already defined by
@@ -127,7 +149,21 @@ class SQLiteCatalogStore:
             change = self._replace_tools(db, source, tools)
             if change.added or change.updated or change.removed:
                 _bump_version(db)
+            db.execute("DELETE FROM source_digests WHERE source = ?", (source,))
+            if digest is not None:
+                db.execute("INSERT INTO source_digests VALUES (?, ?, ?, ?)",
+                           (source, digest, *_source_state(db, source)))
         return change
+
+    def source_digest(self, source: str) -> str | None:
+        """The digest *source* was last replaced with, if its tools are still exactly those
+        (any later change to them, by any writer, voids it)."""
+        db = self._connections.db
+        row = db.execute("SELECT digest, tools, last_update FROM source_digests "
+                         "WHERE source = ?", (source,)).fetchone()
+        if row is None or tuple(row[1:]) != _source_state(db, source):
+            return None
+        return row[0]
 
     def remove(self, names: Iterable[str]) -> int:
         """Delete tools by name; returns how many existed."""
@@ -240,6 +276,13 @@ def _migrate_bindings_to_servers(db: Any) -> None:
     _bump_version(db)
 
 
+def _source_state(db: Any, source: str) -> tuple[int, float | None]:
+    """How many tools *source* has and when the last of them was written: what any change to
+    them (an update, a removal, a re-insert) moves."""
+    return tuple(db.execute("SELECT COUNT(*), MAX(updated_at) FROM tools WHERE source = ?",
+                            (source,)).fetchone())
+
+
 def _name_taken(db: Any, name: str) -> bool:
     return db.execute("SELECT 1 FROM tools WHERE name = ?", (name,)).fetchone() is not None
 
@@ -259,7 +302,7 @@ def _set_meta(db: Any, key: str, value: str) -> None:
 
 def _entry(row: tuple[int, str, str]) -> CatalogEntry:
     # Stored records were validated on the way in; re-checking schemas would cost ~1 ms each.
-    return CatalogEntry(row[0], Tool.from_dict(json.loads(row[1]), trusted=True), row[2])
+    return CatalogEntry(row[0], stored_tool(row[1]), row[2])
 
 
 def _dump(tool: Tool) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from toolnav.cli._common import console, error_console, progress, split_list, state
-from toolnav.embed import MiniLMEmbedder, load_default_embedder, tuned_model_dir
 from toolnav.errors import BackendUnavailable, ConfigError
+
+if TYPE_CHECKING:  # the model code loads when eval runs, not with every command
+    from toolnav.embed import MiniLMEmbedder
 
 __all__ = ["evaluate"]
 
@@ -35,6 +37,7 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score routing on labelled requests: recall@k, complete@k, NDCG@k, MRR."""
+    from toolnav.embed import tuned_model_dir
     from toolnav.evaluation.evaluate import evaluate_datasets, plot_recall_curves
 
     if abstention:
@@ -81,6 +84,8 @@ def _require_matplotlib() -> None:
 
 def _eval_embedder() -> MiniLMEmbedder:
     """The home's model as routing uses it; says which request encoder that is."""
+    from toolnav.embed import load_default_embedder
+
     settings = state.settings
     embedder = load_default_embedder(settings.home, request_encoder=settings.request_encoder,
                                      threads=settings.threads, cache_dir=settings.cache_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -40,7 +41,8 @@ def search(
     with open_runtime() as toolnav:
         require_tools(toolnav)
         with progress() as update:
-            router = toolnav.router(state.settings.route, update)
+            # One request per process: exact search beats loading the NSG search kernels.
+            router = toolnav.router(replace(state.settings.route, exact_search=True), update)
         result = router.route(request, k=k, method=method.value)
     if as_json:
         print(json.dumps(result_json(result), indent=2, ensure_ascii=False))

@@ -17,7 +17,7 @@ import numpy as np
 
 from toolnav._atomic import replaced_file
 
-__all__ = ["CACHE_NAME", "INT8_CACHE_NAME", "OnnxEncoder", "cached_graph"]
+__all__ = ["CACHE_NAME", "INT8_CACHE_NAME", "OnnxEncoder", "cached_graph", "load_encoder"]
 
 OPSET = 17
 HEADS = 12
@@ -40,6 +40,27 @@ def cached_graph(model_dir: Path, cache_dir: Path, *, prefix: str = "", int8: bo
     if not _is_loadable(fp32):
         _export(model_dir, fp32)
     return fp32
+
+
+def load_encoder(model_dir: Path, cache_dir: Path, threads: int, *, prefix: str = "",
+                 int8: bool = False) -> OnnxEncoder:
+    """An encoder over the cached graph (`cached_graph`). A cached file is trusted as it is
+    (importing the ``onnx`` package to check it costs over a second per process); one that
+    ONNX Runtime cannot load is made again once."""
+    from onnxruntime.capi.onnxruntime_pybind11_state import (
+        Fail,
+        InvalidArgument,
+        InvalidGraph,
+        InvalidProtobuf,
+    )
+
+    graph = cache_dir / f"{prefix}{INT8_CACHE_NAME if int8 else CACHE_NAME}"
+    if graph.is_file():
+        try:
+            return OnnxEncoder(graph, threads)
+        except (Fail, InvalidArgument, InvalidGraph, InvalidProtobuf):  # truncated or foreign
+            graph.unlink(missing_ok=True)
+    return OnnxEncoder(cached_graph(model_dir, cache_dir, prefix=prefix, int8=int8), threads)
 
 
 class OnnxEncoder:

@@ -214,12 +214,11 @@ class MiniLMEmbedder:
                                        self._tokenizer.get_vocab_size(), DIMENSION,
                                        [self._tokenizer.token_to_id(t) for t in _SILENT_TOKENS])
             else:
-                from toolnav.embed._onnx import OnnxEncoder, cached_graph
+                from toolnav.embed._onnx import load_encoder
 
                 prefix = f"{self._tuned_tag}-" if self._tuned_tag else ""
-                graph = cached_graph(self._model_dir, self._cache_dir, prefix=prefix,
-                                     int8=runtime == "onnx-int8")
-                encoder = OnnxEncoder(graph, self.threads)
+                encoder = load_encoder(self._model_dir, self._cache_dir, self.threads,
+                                       prefix=prefix, int8=runtime == "onnx-int8")
         except (OSError, ImportError, RuntimeError) as error:
             raise EmbeddingError(f"cannot load the embedding model from {self._model_dir}: "
                                  f"{error}") from None

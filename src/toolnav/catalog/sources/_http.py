@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import httpx
-
 from toolnav.errors import SourceError
 
 __all__ = ["FETCH_TIMEOUT_SECONDS", "MAX_DOCUMENT_BYTES", "fetch_text", "is_url", "origin_of"]
@@ -47,6 +45,8 @@ def fetch_text(url: str, *, timeout_seconds: float = FETCH_TIMEOUT_SECONDS,
         SourceError: the URL is malformed or unreachable, the server answers an HTTP error,
             is too slow, or sends more than *max_bytes* or text that is not UTF-8.
     """
+    import httpx  # on first fetch: `toolnav tools` and file sources never pay for it
+
     chunks: list[bytes] = []
     size = 0
     try:

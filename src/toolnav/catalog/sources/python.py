@@ -23,9 +23,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
-from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
-
 from toolnav.errors import SourceError, ToolnavError
 from toolnav.schema import json_value
 from toolnav.tool import Tool
@@ -203,6 +200,10 @@ def _target_of(func: Callable[..., Any]) -> str:
 def _annotation_schema(annotation: Any, label: str, parameter: str) -> dict[str, Any]:
     if annotation is inspect.Parameter.empty:
         return {}
+    # On first use: commands that read no Python source never pay for pydantic's import.
+    from pydantic import TypeAdapter
+    from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+
     try:
         schema = TypeAdapter(annotation).json_schema()
     except (PydanticSchemaGenerationError, PydanticUserError, TypeError):
