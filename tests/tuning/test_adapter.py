@@ -49,3 +49,17 @@ def test_adapted_embedder_changes_requests_only():
     assert rows.shape == (3, 64)
     assert np.allclose(rows[0], base.embed(["send mail. get weather"])[0][::-1], atol=1e-6)
     assert np.allclose(np.linalg.norm(rows, axis=1), 1.0)
+
+
+def test_adapter_tuner_runs_in_the_leave_one_out_protocol(tmp_path, hashing_embedder):
+    from tests.evaluation.test_leave_one_out import TOPICS, _write_set
+    from toolnav.evaluation.leave_one_out import leave_one_out
+    from toolnav.tuning.adapter import AdapterTuner
+
+    sets = [_write_set(tmp_path, name, phrases, ("train", "test"))
+            for name, phrases in TOPICS.items()]
+    tuner = AdapterTuner(steps=5)
+    report = leave_one_out(sets, home=tmp_path / "home", tuner=tuner, embedder=hashing_embedder)
+    assert report.tuner == "adapter" and len(tuner.shifts) == 4
+    assert all(shift > 0 for shift in tuner.shifts)  # each fit moved away from the identity
+    assert all(row.columns["left-out"]["recall@10"] == 1.0 for row in report.rows)

@@ -37,7 +37,8 @@ def evaluate(
         "held-out requests (hybrid), beside the untuned and in-set figures, with cross-source "
         "abstention at a threshold chosen on the others."))] = False,
     tuner: Annotated[str, typer.Option(help=(
-        "What --leave-one-out tunes: 'params' (fusion weight and group pull) or 'none'."
+        "What --leave-one-out tunes: 'params' (fusion weight and group pull), 'adapter' (a "
+        "linear map on request vectors) or 'none'."
     ))] = "params",
     sample: Annotated[int | None, typer.Option(min=1, help=(
         "With --leave-one-out: at most this many tuning and held-out requests per dataset."
@@ -138,8 +139,9 @@ def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int |
         leave_one_out,
         plot_leave_one_out,
     )
+    from toolnav.tuning.adapter import AdapterTuner
 
-    tuners = {"params": ParamsTuner, "none": UntunedTuner}
+    tuners = {"params": ParamsTuner, "adapter": AdapterTuner, "none": UntunedTuner}
     if tuner_name not in tuners:
         raise ConfigError(f"--tuner {tuner_name!r}: choose one of {', '.join(tuners)}")
     with progress() as update:
