@@ -98,6 +98,8 @@ def test_params_tuner_picks_from_its_grid(tmp_path, three_sets, hashing_embedder
                            embedder=hashing_embedder, sample=2)
     assert len(tuner.chosen) == 4  # the in-set fit and one per fold
     assert {params.dense_weight for params in tuner.chosen} <= {0.2, 0.8}
+    assert report.rows[0].settings["left-out"] == {"dense_weight": tuner.chosen[1].dense_weight,
+                                                   "group_pull": 0.0}
     assert report.tuner == "params" and all(row.queries == 2 for row in report.rows)
 
 

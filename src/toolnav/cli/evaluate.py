@@ -164,6 +164,9 @@ def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int |
                                     for column in FOLD_COLUMNS))
         table.add_row("abstain_below", *(f"{row.thresholds[column]:.3f}"
                                          for column in FOLD_COLUMNS))
+        table.add_row("dense weight / group pull", *(
+            f"{row.settings[column]['dense_weight']:.2f} / "
+            f"{row.settings[column]['group_pull']:.2f}" for column in FOLD_COLUMNS))
         console.print(table)
     console.print(f"tuner: {report.tuner}; in-set: tuned on every dataset's tuning split; "
                   "left-out: tuned on the others only; abstain_below: the highest best cosine "

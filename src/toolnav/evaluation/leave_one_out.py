@@ -146,7 +146,8 @@ class FoldRow:
     ``columns`` maps each column to metric names (recall@1/5/10, complete@10, NDCG@5, MRR,
     and, at that column's threshold, ``abstained cross-source``, ``abstained normal`` and
     ``recall@5 lost``) and values; ``curves`` holds recall@k for k = 1..20 per column;
-    ``thresholds`` the ``abstain_below`` each column chose on its tuning sets.
+    ``thresholds`` the ``abstain_below`` each column chose on its tuning sets; ``settings``
+    the fusion settings each column's router ended with.
     """
 
     dataset: str
@@ -156,6 +157,7 @@ class FoldRow:
     columns: dict[str, dict[str, float]]
     curves: dict[str, list[float]]
     thresholds: dict[str, float]
+    settings: dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -250,8 +252,12 @@ def leave_one_out(directories: Sequence[Path], *, home: Path, tuner: Tuner,
                 columns[column] = _fold_metrics(router, requests, thresholds[column],
                                                 pairs[name], len(indexed.tools))
                 curves[column] = columns[column].pop("curve")
+            settings = {column: {"dense_weight": router.dense_weight,
+                                 "group_pull": router.params.group_pull}
+                        for column, router in zip(FOLD_COLUMNS, (base, in_set, left_out),
+                                                  strict=True)}
             rows.append(FoldRow(name, len(requests.texts), len(indexed.tools), pairs[name],
-                                columns, curves, thresholds))
+                                columns, curves, thresholds, settings))
         progress("done", total, total)
     return LeaveOneOutReport(tuner.name, rows, max_recall_drop)
 
