@@ -46,3 +46,10 @@ def test_a_chinese_request_finds_the_english_tool(tmp_path, hashing_embedder, do
     assert result.request == "帮我查一下明天上海的天气预报"
     assert (result.candidates[0].tool.name == "get_weather" if result.candidates else False
             ) is found
+
+
+def test_chinese_sentences_are_intents_of_their_own():
+    from toolnav.route import split_intents
+
+    parts = split_intents(gloss("帮我查一下明天上海的天气预报。然后给小王发一封邮件！"))
+    assert len(parts) == 2 and "weather" in parts[0] and "mail" in parts[1]

@@ -40,9 +40,11 @@ MIN_INTENT_CHARS = 13
 MAX_INTENTS = 8
 # Floor for a list's score spread, so a flat list (all scores equal) does not blow up.
 MIN_SPREAD = 1e-3
-# Sentence ends, and the connectives that chain steps inside a sentence.
+# Sentence ends (Chinese ones need no space after them), and the connectives that chain
+# steps inside a sentence.
 _INTENT_BOUNDARY = re.compile(
-    r"(?<=[.!?;])\s+|\s+(?:and then|and also|also|then|plus|after that|additionally)\s+",
+    r"(?<=[.!?;])\s+|(?<=[。！？；])\s*"
+    r"|\s+(?:and then|and also|also|then|plus|after that|additionally)\s+",
     re.IGNORECASE)
 
 
