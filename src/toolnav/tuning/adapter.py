@@ -2,8 +2,9 @@
 
 Tool vectors stay as they are (nothing is re-embedded); each request vector ``q`` becomes
 ``normalise(q @ W)``. `fit_adapter` learns ``W`` (starting from the identity, kept near it by a
-penalty) so that each training request's gold tools win a softmax over *every* tool of the
-catalog, the hardest negatives included; each training set weighs the same whatever its size.
+penalty) so that each training request's gold tools win a softmax over its hard negatives: the
+`NEGATIVES` tools of the whole catalog nearest the request before adapting. Each training set
+weighs the same whatever its size.
 `AdapterTuner` is the `toolnav.evaluation.leave_one_out.Tuner` that fits it on a fold's
 training sets; `AdaptedEmbedder` puts it in front of an embedder.
 
@@ -30,6 +31,7 @@ from toolnav.tuning.model import TEMPERATURE
 __all__ = ["AdaptedEmbedder", "AdapterTuner", "fit_adapter"]
 
 STEPS = 150
+NEGATIVES = 64  # nearest catalog tools per request the gold tools must beat
 LEARNING_RATE = 2e-3
 IDENTITY_PENALTY = 1.0  # weight of ||W - I||² (Frobenius) against the ranking loss
 SEED = 0
@@ -44,7 +46,7 @@ def fit_adapter(requests: np.ndarray, gold: Sequence[Sequence[int]], groups: Seq
         requests: (n, dim) unit request vectors.
         gold: per request, positions of its gold tools in *tools*.
         groups: per request, which training set it belongs to (each set weighs the same).
-        tools: (tools, dim) unit tool vectors, the whole catalog.
+        tools: (tools, dim) unit tool vectors, the whole catalog (hard negatives come from it).
         steps: full-batch Adam steps.
         identity_penalty: how strongly ``W`` is held near the identity.
 
@@ -59,10 +61,20 @@ def fit_adapter(requests: np.ndarray, gold: Sequence[Sequence[int]], groups: Seq
     torch.manual_seed(SEED)
     dim = requests.shape[1]
     x = torch.from_numpy(np.ascontiguousarray(requests, dtype=np.float32))
-    t = torch.from_numpy(np.ascontiguousarray(tools, dtype=np.float32))
-    target = torch.zeros(len(requests), len(tools))
+    # Per request: its gold tools, then the nearest others (the same count for every request).
+    count = min(NEGATIVES, len(tools))
+    nearest = np.argsort(-(requests @ tools.T), axis=1)[:, :count]
+    width = count + max(len(positions) for positions in gold)
+    candidates = np.zeros((len(requests), width), dtype=np.int64)
+    target = torch.zeros(len(requests), width)
     for row, positions in enumerate(gold):
-        target[row, list(positions)] = 1.0 / len(positions)
+        others = [i for i in nearest[row] if i not in set(positions)]
+        chosen = [*positions, *others][:width]
+        candidates[row, :len(chosen)] = chosen
+        candidates[row, len(chosen):] = others[-1] if others else positions[0]
+        target[row, :len(positions)] = 1.0 / len(positions)
+    t = torch.from_numpy(np.ascontiguousarray(tools, dtype=np.float32))[
+        torch.from_numpy(candidates)]  # (requests, width, dim)
     sizes = np.bincount(np.asarray(groups))
     weight = torch.from_numpy((1.0 / sizes[np.asarray(groups)]).astype(np.float32))
     weight = weight / weight.sum()
@@ -71,7 +83,7 @@ def fit_adapter(requests: np.ndarray, gold: Sequence[Sequence[int]], groups: Seq
     identity = torch.eye(dim)
     for _ in range(steps):
         adapted = torch.nn.functional.normalize(x @ (identity + delta), dim=-1)
-        log_p = torch.log_softmax(adapted @ t.T / TEMPERATURE, dim=1)
+        log_p = torch.log_softmax(torch.einsum("rd,rcd->rc", adapted, t) / TEMPERATURE, dim=1)
         loss = (-(target * log_p).sum(1) * weight).sum() + identity_penalty * (delta ** 2).sum()
         optimiser.zero_grad()
         loss.backward()
