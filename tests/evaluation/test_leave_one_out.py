@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import SHARED_DATA, requires_shared_data
 from toolnav.config import RouteParams
-from toolnav.errors import ConfigError
+from toolnav.errors import ConfigError, SourceError
 from toolnav.evaluation.leave_one_out import (
     ParamsTuner,
     abstention_threshold,
@@ -118,6 +118,10 @@ def test_bad_runs_are_refused(tmp_path, three_sets, hashing_embedder):
     with pytest.raises(ConfigError, match="must be another dataset"):
         leave_one_out(three_sets, home=tmp_path, tuner=RecordingTuner(),
                       embedder=hashing_embedder, disjoint={"mail": "mail"})
+    only_train = _write_set(tmp_path, "trainonly", ["chess opening", "go board"], ("train",))
+    with pytest.raises(SourceError, match="trainonly: leave-one-set-out needs requests both"):
+        leave_one_out([three_sets[0], only_train], home=tmp_path / "h2",
+                      tuner=RecordingTuner(), embedder=hashing_embedder)
 
 
 def test_abstention_threshold_keeps_every_sets_loss_within_the_bound():

@@ -31,7 +31,7 @@ import numpy as np
 from toolnav.config import RouteParams
 from toolnav.embed import Embedder, embed_with_spans
 from toolnav.embed.base import Span
-from toolnav.errors import ConfigError
+from toolnav.errors import ConfigError, SourceError
 from toolnav.evaluation.evaluate import (
     CURVE_DEPTH,
     LabelledSet,
@@ -209,7 +209,8 @@ def leave_one_out(directories: Sequence[Path], *, home: Path, tuner: Tuner,
 
     Raises:
         ConfigError: fewer than two datasets, or a disjoint catalog that is not among them.
-        SourceError: a dataset is missing or malformed.
+        SourceError: a dataset is missing or malformed, or has no tuning or no held-out
+            request.
     """
     if len(directories) < 2:
         raise ConfigError("leave-one-set-out needs at least two datasets, one to leave out and "
@@ -223,6 +224,10 @@ def leave_one_out(directories: Sequence[Path], *, home: Path, tuner: Tuner,
         tuning, held_out = {}, {}
         for labelled in sets:
             tuning[labelled.name], held_out[labelled.name] = _split(labelled, sample, seed)
+            if not tuning[labelled.name].texts or not held_out[labelled.name].texts:
+                raise SourceError(f"{labelled.name}: leave-one-set-out needs requests both in "
+                                  "its tuning split and outside it (see `tuning_mask`); give "
+                                  "it a train/test split or requests without a split")
         total, done = len(sets) + 2, 0
 
         def fitted(training: list[str]) -> tuple[Router, float]:
