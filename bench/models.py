@@ -3,7 +3,7 @@
 Every model routes the same requests over the same union catalog of all five sets in
 ../shared/data (seal_tools, toolbench, metatool, gorilla_apibench, api_bank; ~7.9k tools):
 dense and hybrid recall@5 / complete@10 per set on a fixed sample of each set's held-out
-requests (`is_tuning_request` false; the same sample for every model), and recall@5 of the
+requests (`tuning_mask` false; the same sample for every model), and recall@5 of the
 Chinese dev set (bench/data/zh_dev.jsonl) against the same requests in English. It also times
 one request's embedding (1 thread, one request at a time, as the router sees it), and
 abstention on cross-source requests: each set's requests asked against each other source's
@@ -42,8 +42,8 @@ from toolnav.embed.base import Span
 from toolnav.embed.local import SMALL_BATCH
 from toolnav.evaluation.evaluate import (
     complete_at_k,
-    is_tuning_request,
     recall_at_k,
+    tuning_mask,
     union_catalog,
 )
 from toolnav.route import Router
@@ -178,7 +178,7 @@ def run_model(name: str, data: Path, home: Path, sample: int, zh: list[dict], se
         for labelled in sets:
             for query, gold in zip(labelled.queries, labelled.gold, strict=True):
                 gold_of[(labelled.name, query.id)] = gold
-            keep = [i for i, q in enumerate(labelled.queries) if not is_tuning_request(q)]
+            keep = [i for i, tuning in enumerate(tuning_mask(labelled.queries)) if not tuning]
             keep = sorted(random.Random(seed).sample(keep, min(sample, len(keep))))
             texts = [labelled.queries[i].text for i in keep]
             gold = [labelled.gold[i] for i in keep]

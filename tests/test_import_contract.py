@@ -24,6 +24,7 @@ LAYERS = [
     {"index"},
     {"lexical"},
     {"indexing"},
+    {"gloss"},
     {"route"},
     {"render"},
     {"validate"},

@@ -125,6 +125,8 @@ class RouteParams:
             tool's best score, so every part of a multi-step request finds its tool.
         group_pull: how far (0..1) a tool is pulled toward the score of the best tool of its
             group (same service); 0 disables it.
+        gloss: write English senses beside the Chinese words of a request before it is
+            embedded and matched (`toolnav.gloss`; needs the ``zh`` extra).
         abstain_below: best cosine between the request and a tool under which the router
             says no tool fits (None: never); see docs/benchmarks.md for the trade-off.
         feedback_weight: the most a tool's failure record can lower its fused score (in
@@ -139,6 +141,7 @@ class RouteParams:
     dense_weight: float | None = None
     split_intents: bool = True
     group_pull: float = 0.85
+    gloss: bool = True
     abstain_below: float | None = None
     feedback_weight: float = 1.0
     feedback_min_outcomes: int = 5

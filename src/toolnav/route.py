@@ -27,6 +27,7 @@ import numpy as np
 from toolnav.config import RouteParams
 from toolnav.embed import Embedder, embed_with_spans
 from toolnav.errors import ConfigError, EmptyCatalog
+from toolnav.gloss import gloss
 from toolnav.index import create_index
 from toolnav.index.flat import inner_products
 from toolnav.indexing import IndexedCatalog
@@ -40,9 +41,11 @@ MIN_INTENT_CHARS = 13
 MAX_INTENTS = 8
 # Floor for a list's score spread, so a flat list (all scores equal) does not blow up.
 MIN_SPREAD = 1e-3
-# Sentence ends, and the connectives that chain steps inside a sentence.
+# Sentence ends (Chinese ones need no space after them), and the connectives that chain
+# steps inside a sentence.
 _INTENT_BOUNDARY = re.compile(
-    r"(?<=[.!?;])\s+|\s+(?:and then|and also|also|then|plus|after that|additionally)\s+",
+    r"(?<=[.!?;])\s+|(?<=[。！？；])\s*"
+    r"|\s+(?:and then|and also|also|then|plus|after that|additionally)\s+",
     re.IGNORECASE)
 
 
@@ -198,11 +201,13 @@ class Router:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
         split = method == "hybrid" and self.params.split_intents
-        spans = [intent_spans(request) if split else [] for request in requests]
-        texts = [[request, *(request[start:end] for start, end in request_spans)]
-                 for request, request_spans in zip(requests, spans, strict=True)]
+        # Chinese words get their English senses beside them: the tool texts are English.
+        read = [gloss(request) for request in requests] if self.params.gloss else requests
+        spans = [intent_spans(text) if split else [] for text in read]
+        texts = [[text, *(text[start:end] for start, end in text_spans)]
+                 for text, text_spans in zip(read, spans, strict=True)]
         # One forward pass per request: its parts are pooled from the request's token states.
-        vectors = (embed_with_spans(self._embedder, requests, spans) if method != "bm25"
+        vectors = (embed_with_spans(self._embedder, read, spans) if method != "bm25"
                    else [np.zeros((len(group), 0), dtype=np.float32) for group in texts])
         allowed = self._allowed(filters)
         # Each retriever proposes at least k tools, so k above `depth` still gets k.

@@ -25,3 +25,17 @@ def test_load_queries_and_its_errors(tmp_path):
     (tmp_path / "queries.jsonl").write_text('{"id": "q1", "query": "hello", "tools": []}\n')
     with pytest.raises(SourceError, match=r"queries.jsonl:1: 'tools' must be a non-empty list"):
         load_queries(tmp_path)
+
+
+def test_tuning_mask_takes_train_then_dev_then_the_even_crc32_half():
+    from toolnav.evaluation.evaluate import Query, tuning_mask
+
+    def queries(*splits):
+        return [Query(f"q{i}", "text", ("a",), split) for i, split in enumerate(splits)]
+
+    assert tuning_mask(queries("train", "dev", "test")) == [True, False, False]
+    assert tuning_mask(queries("dev", "test_in_domain")) == [True, False]
+    only_test = queries(*["test"] * 40)
+    mask = tuning_mask(only_test)  # one split name: the even-crc32 half
+    assert mask == tuning_mask(queries(*[""] * 40)) and 10 < sum(mask) < 30
+    assert tuning_mask(queries("dev", "dev")) == tuning_mask(queries("", ""))

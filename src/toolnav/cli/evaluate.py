@@ -34,6 +34,17 @@ def evaluate(
     abstention_target: Annotated[float, typer.Option(
         min=0.01, max=0.99, help="Share of gold-removed tuning requests to abstain on."
     )] = 0.8,
+    leave_one_out: Annotated[bool, typer.Option("--leave-one-out", help=(
+        "Instead: for each dataset, tune on the tuning split of the others and score its "
+        "held-out requests (hybrid), beside the untuned and in-set figures, with cross-source "
+        "abstention at a threshold chosen on the others."))] = False,
+    tuner: Annotated[str, typer.Option(help=(
+        "What --leave-one-out tunes: 'params' (fusion weight and group pull), 'adapter' (a "
+        "linear map on request vectors) or 'none'."
+    ))] = "params",
+    sample: Annotated[int | None, typer.Option(min=1, help=(
+        "With --leave-one-out: at most this many tuning and held-out requests per dataset."
+    ))] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score routing on labelled requests: recall@k, complete@k, NDCG@k, MRR."""
@@ -41,14 +52,19 @@ def evaluate(
     from toolnav.evaluation.evaluate import evaluate_datasets, plot_recall_curves
 
     if abstention:
-        if plot or held_out:
+        if plot or held_out or leave_one_out:
             raise ConfigError("--abstention always calibrates on the tuning split and reports "
-                              "the held-out requests; drop --plot and --held-out")
+                              "the held-out requests; drop --plot, --held-out and --leave-one-out")
         _evaluate_abstention(datasets, abstention_target, as_json, _eval_embedder())
         return
-    ks = _parse_ks(k)
     if plot:
         _require_matplotlib()
+    if leave_one_out:
+        if held_out:
+            raise ConfigError("--leave-one-out always scores held-out requests; drop --held-out")
+        _evaluate_leave_one_out(datasets, tuner, sample, plot, as_json, _eval_embedder())
+        return
+    ks = _parse_ks(k)
     if not held_out and tuned_model_dir(state.settings.home):
         error_console.print("note: this home routes with a tuned model; requests it trained on "
                             "score too well; pass --held-out for an unbiased figure")
@@ -117,6 +133,49 @@ def _evaluate_abstention(datasets: list[Path], target: float, as_json: bool,
                       f"{report.separation:.3f}")
     console.print(table)
     console.print(f"use it: TOOLNAV_ABSTAIN_BELOW={threshold:.3f}")
+
+
+def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int | None,
+                            plot: Path | None, as_json: bool, embedder: MiniLMEmbedder) -> None:
+    from toolnav.evaluation.leave_one_out import (
+        FOLD_COLUMNS,
+        ParamsTuner,
+        UntunedTuner,
+        leave_one_out,
+        plot_leave_one_out,
+    )
+    from toolnav.tuning.adapter import AdapterTuner
+
+    tuners = {"params": ParamsTuner, "adapter": AdapterTuner, "none": UntunedTuner}
+    if tuner_name not in tuners:
+        raise ConfigError(f"--tuner {tuner_name!r}: choose one of {', '.join(tuners)}")
+    with progress() as update:
+        report = leave_one_out(datasets, home=state.settings.home, tuner=tuners[tuner_name](),
+                               embedder=embedder, sample=sample, progress=update)
+    if plot:
+        plot_leave_one_out(report, plot)
+        error_console.print(f"plot written to {plot}")
+    if as_json:
+        print(json.dumps({"tuner": report.tuner, "max_recall_drop": report.max_recall_drop,
+                          "rows": [row.__dict__ for row in report.rows]}, indent=2))
+        return
+    for row in report.rows:
+        table = Table("metric", *FOLD_COLUMNS,
+                      title=f"{row.dataset}: {row.queries} held-out requests, "
+                            f"{row.catalog_size} tools; cross-source catalog: "
+                            f"{row.disjoint_catalog}")
+        for metric in row.columns["untuned"]:
+            table.add_row(metric, *(f"{row.columns[column][metric]:.3f}"
+                                    for column in FOLD_COLUMNS))
+        table.add_row("abstain_below", *(f"{row.thresholds[column]:.3f}"
+                                         for column in FOLD_COLUMNS))
+        table.add_row("dense weight / group pull", *(
+            f"{row.settings[column]['dense_weight']:.2f} / "
+            f"{row.settings[column]['group_pull']:.2f}" for column in FOLD_COLUMNS))
+        console.print(table)
+    console.print(f"tuner: {report.tuner}; in-set: tuned on every dataset's tuning split; "
+                  "left-out: tuned on the others only; abstain_below: the highest best cosine "
+                  f"losing at most {report.max_recall_drop} recall@5 on each tuning set")
 
 
 def _parse_ks(text: str) -> tuple[int, ...]:

@@ -26,8 +26,9 @@ def tune(
 ) -> None:
     """Fine-tune the embedding model on labelled requests; this home then routes with it.
 
-    Trains on each dataset's tuning split (split "dev", or the even crc32(id) half where a
-    dataset has no splits); `toolnav eval --held-out` scores the rest.
+    Trains on each dataset's tuning split (split "train", else "dev" beside another split,
+    else the even crc32(id) half; see `tuning_mask`); `toolnav eval --held-out` scores the
+    rest.
     """
     from toolnav.embed import TUNED_MODEL_DIR
     from toolnav.tuning.examples import train_table, tuning_examples

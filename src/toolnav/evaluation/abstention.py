@@ -22,7 +22,7 @@ import numpy as np
 from toolnav.config import RouteParams
 from toolnav.embed import Embedder
 from toolnav.errors import SourceError
-from toolnav.evaluation.evaluate import is_tuning_request, union_catalog
+from toolnav.evaluation.evaluate import tuning_mask, union_catalog
 from toolnav.progress import Progress, no_progress
 from toolnav.route import Router, ToolFilter
 
@@ -94,17 +94,16 @@ def evaluate_abstention(directories: Sequence[Path], *, home: Path, target: floa
                        ) as (toolnav, sets):
         router = toolnav.router(RouteParams())
         tuning = [(labelled.queries[i].text, labelled.gold[i]) for labelled in sets
-                  for i, query in enumerate(labelled.queries) if is_tuning_request(query)]
+                  for i, chosen in enumerate(tuning_mask(labelled.queries)) if chosen]
         if not tuning:
-            raise SourceError("no request is in the tuning split (split \"dev\", or an even "
-                              "crc32 of the id), so there is nothing to calibrate on")
+            raise SourceError("no request is in the tuning split (split \"train\" or \"dev\", "
+                              "or an even crc32 of the id), so there is nothing to calibrate on")
         progress("calibrating on the tuning split", 0, len(sets) + 1)
         threshold = calibrate_threshold(router, *zip(*tuning, strict=True), target=target)
         reports = {}
         for done, labelled in enumerate(sets, start=1):
             progress(f"measuring {labelled.name}", done, len(sets) + 1)
-            rows = [i for i, query in enumerate(labelled.queries)
-                    if not is_tuning_request(query)]
+            rows = [i for i, chosen in enumerate(tuning_mask(labelled.queries)) if not chosen]
             if rows:
                 reports[labelled.name] = abstention_report(
                     router, [labelled.queries[i].text for i in rows],

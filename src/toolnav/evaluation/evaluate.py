@@ -33,12 +33,13 @@ __all__ = [
     "Query",
     "complete_at_k",
     "evaluate_datasets",
-    "is_tuning_request",
     "load_queries",
     "mrr",
     "ndcg_at_k",
     "plot_recall_curves",
     "recall_at_k",
+    "score_rankings",
+    "tuning_mask",
     "union_catalog",
 ]
 
@@ -129,13 +130,16 @@ def load_queries(directory: Path) -> list[Query]:
     return queries
 
 
-def is_tuning_request(query: Query) -> bool:
-    """Whether `toolnav tune` trains on this request: split ``dev`` where the dataset has
-    splits, else the half whose ``crc32(id)`` is even. `evaluate_datasets(held_out=True)`
-    scores only the others."""
-    if query.split:
-        return query.split == "dev"
-    return zlib.crc32(query.id.encode()) % 2 == 0
+def tuning_mask(queries: Sequence[Query]) -> list[bool]:
+    """Which of one dataset's requests `toolnav tune` trains on: its ``train`` split where it
+    has one, else its ``dev`` split where it has another split too, else the requests whose
+    ``crc32(id)`` is even. `evaluate_datasets(held_out=True)` scores only the others."""
+    splits = {query.split for query in queries}
+    if "train" in splits:
+        return [query.split == "train" for query in queries]
+    if "dev" in splits and len(splits) > 1:
+        return [query.split == "dev" for query in queries]
+    return [zlib.crc32(query.id.encode()) % 2 == 0 for query in queries]
 
 
 @contextmanager
@@ -192,14 +196,14 @@ def evaluate_datasets(directories: Sequence[Path], *, home: Path, ks: Sequence[i
         router = toolnav.router(RouteParams())
         catalog_size = len(toolnav.catalog)
         for labelled in sets:
-            keep = [i for i, query in enumerate(labelled.queries)
-                    if not (held_out and is_tuning_request(query))]
+            keep = [i for i, tuning in enumerate(tuning_mask(labelled.queries))
+                    if not (held_out and tuning)]
             texts = [labelled.queries[i].text for i in keep]
             gold = [labelled.gold[i] for i in keep]
             for method in methods:
                 results = router.route_batch(texts, k=depth, method=method)
                 ranked = [[c.tool.name for c in result.candidates] for result in results]
-                rows.append(_score(labelled.name, method, ranked, gold, ks, catalog_size))
+                rows.append(score_rankings(labelled.name, method, ranked, gold, ks, catalog_size))
     return EvalReport(rows, tuple(ks))
 
 
@@ -236,8 +240,11 @@ def _catalog_names(query: Query, source: str, name_of: dict[tuple[str, str], str
                           "not in the dataset's tools.jsonl") from None
 
 
-def _score(dataset: str, method: str, ranked: list[list[str]], gold: list[tuple[str, ...]],
-           ks: Sequence[int], catalog_size: int) -> EvalRow:
+def score_rankings(dataset: str, method: str, ranked: Sequence[Sequence[str]],
+                   gold: Sequence[Sequence[str]], ks: Sequence[int], catalog_size: int
+                   ) -> EvalRow:
+    """Mean metrics of *ranked* lists (best first, at least ``CURVE_DEPTH`` deep for a full
+    recall curve) against each request's *gold* tools."""
     count = len(ranked)
 
     def mean(metric: Callable[[Sequence[str], Sequence[str]], float]) -> float:

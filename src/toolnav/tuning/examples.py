@@ -16,7 +16,7 @@ from toolnav.config import RouteParams
 from toolnav.embed import MiniLMEmbedder
 from toolnav.embed.request_table import TABLE_FILE, save_table
 from toolnav.errors import EmbeddingError, SourceError
-from toolnav.evaluation.evaluate import is_tuning_request, union_catalog
+from toolnav.evaluation.evaluate import tuning_mask, union_catalog
 from toolnav.progress import Progress, no_progress
 from toolnav.tool import embedding_text
 from toolnav.tuning.model import TuningExample
@@ -42,7 +42,7 @@ def tuning_examples(directories: Sequence[Path], *, home: Path,
                    for entry in toolnav.catalog.entries()}
         router = toolnav.router(RouteParams())
         for labelled in sets:
-            rows = [i for i, query in enumerate(labelled.queries) if is_tuning_request(query)]
+            rows = [i for i, chosen in enumerate(tuning_mask(labelled.queries)) if chosen]
             progress(f"hard negatives for {labelled.name}", 0, len(rows))
             results = router.route_batch([labelled.queries[i].text for i in rows],
                                          k=NEGATIVE_DEPTH, method="hybrid")
@@ -56,8 +56,8 @@ def tuning_examples(directories: Sequence[Path], *, home: Path,
                                 for text in sorted(gold_texts))
             progress(f"hard negatives for {labelled.name}", len(rows), len(rows))
     if not examples:
-        raise SourceError("no request is in the tuning split (split \"dev\", or an even "
-                          "crc32 of the id where a dataset has no splits)")
+        raise SourceError("no request is in the tuning split (split \"train\" or \"dev\", "
+                          "or an even crc32 of the id where a dataset has no splits)")
     return examples
 
 
