@@ -29,7 +29,8 @@ def test_torch_stays_fast_after_an_nsg_build():
     # With numba's OpenMP layer this forward pass took ~17 s on 2 cores; alone it takes ~0.1 s.
     process = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
                              timeout=240, check=True)
-    assert float(process.stdout.strip().splitlines()[-1]) < 3.0, process.stdout
+    # 6 s: far below the ~17 s of the fault, with room for a loaded runner.
+    assert float(process.stdout.strip().splitlines()[-1]) < 6.0, process.stdout
 
 
 CONCURRENT = """

@@ -177,7 +177,7 @@ class NSGIndex:
         write_index_dir(path, KIND, {"dim": self._dim, "entry": self._entry, "params": params},
                         {"vectors": self._vectors, "graph": self._graph, "dists": self._dists,
                          "degrees": self._degrees, "ids": self._ids, "alive": self._alive,
-                         "pivots": self._pivots, "scale": self._scale})
+                         "pivots": self._pivots, "scale": self._scale, "codes": self._codes})
 
     @classmethod
     def load(cls, path: Path) -> NSGIndex:
@@ -187,10 +187,11 @@ class NSGIndex:
             index = cls(int(header["dim"]), NSGParams(**header["params"]))
             count = len(arrays["ids"])
             pivots = np.asarray(arrays.get("pivots", np.zeros(0, dtype=np.int32)))
-            scale = arrays.get("scale")
+            scale, codes = arrays.get("scale"), arrays.get("codes")
             shapes_agree = (arrays["vectors"].shape == (count, index.dim)
                             and bool(np.all((pivots >= 0) & (pivots < count)))
                             and (scale is None or scale.shape == (index.dim,))
+                            and (codes is None or codes.shape == arrays["vectors"].shape)
                             and arrays["graph"].shape == (count, index.params.degree)
                             and arrays["dists"].shape == arrays["graph"].shape
                             and len(arrays["degrees"]) == len(arrays["alive"]) == count)
@@ -202,8 +203,11 @@ class NSGIndex:
         for name in ("vectors", "graph", "dists", "degrees", "ids", "alive"):
             setattr(index, f"_{name}", np.asarray(arrays[name]))
         index._entry = entry
-        index._scale = fit_scale(index._vectors) if scale is None else np.array(scale)
-        index._codes = quantize(index._vectors, index._scale)
+        if scale is None or codes is None:  # written before codes were saved
+            index._scale = fit_scale(index._vectors) if scale is None else np.array(scale)
+            index._codes = quantize(index._vectors, index._scale)
+        else:
+            index._scale, index._codes = np.array(scale), np.asarray(codes)
         index._slot = {int(i): slot for slot, i in enumerate(index._ids) if index._alive[slot]}
         index._set_pivots(pivots if len(pivots) else index._choose_pivots())
         return index
