@@ -3,14 +3,14 @@ at batch sizes 1/4/8/16, on real mixed requests and on equal-length texts.
 
 A gateway could collect the requests that arrive within a few milliseconds and embed them in
 one encoder call. That pays only if one call of n texts costs less CPU than n calls of one.
-This measures, on this CPU and for the default request encoder (`MiniLMEmbedder.embed_spans`,
+This measures, on this CPU, for the default request encoder (`MiniLMEmbedder.embed_spans`,
 int8 ONNX unless the model has a request table):
 
 - mixed: the requests of bench/server.py (40 per set of ../shared/data, seed 0, shuffled), in
   consecutive groups of n, with their intent spans, as a batching gateway would embed them
   (the embedder pads each group to its longest request);
-- equal: n copies of one request padded to a fixed width, encoder call only (no padding waste:
-  the most batching could save).
+- equal: n texts of one fixed width (a repeated token), int8 encoder call only (no padding
+  waste: the most batching could save).
 
 CPU time is this process's (user + system, all threads), so other load on the machine
 inflates it less than wall time. There is no peer: the question is internal.
@@ -32,6 +32,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from toolnav.embed import MiniLMEmbedder
+from toolnav.embed._onnx import OnnxEncoder, cached_graph
+from toolnav.embed.local import default_cache_dir, load_tokenizer
 from toolnav.evaluation.evaluate import load_queries
 from toolnav.route import intent_spans
 
@@ -70,7 +72,8 @@ def main() -> int:
     embedder = MiniLMEmbedder(threads=args.threads)
     texts = requests(args.per_set, 0)
     spans = [intent_spans(text) for text in texts]
-    tokens = [len(encoding.ids) for encoding in embedder._tokenizer.encode_batch(texts)]
+    tokenizer = load_tokenizer(embedder.model_dir)
+    tokens = [len(encoding.ids) for encoding in tokenizer.encode_batch(texts)]
     print(f"request encoder {embedder.request_encoder}, {args.threads} ONNX thread(s); "
           f"{len(texts)} requests, tokens p50 {np.median(tokens):.0f} max {max(tokens)}")
     print("mixed requests (CPU ms per request):")
@@ -80,8 +83,9 @@ def main() -> int:
                 embedder.embed_spans(texts[start:start + size], spans[start:start + size])
             return len(texts)
         print(f"  batch {size:2d}: {cpu_ms_per_item(mixed, args.rounds):6.2f}", flush=True)
-    encoder = embedder._encoder_for(embedder._runtime(1, requests=True))
-    print("equal-length texts, encoder only (CPU ms per text):")
+    encoder = OnnxEncoder(cached_graph(embedder.model_dir, default_cache_dir(), int8=True),
+                          args.threads)
+    print("equal-length texts, int8 encoder only (CPU ms per text):")
     for width in (16, 32, 64):
         cells = []
         for size in BATCHES:
