@@ -192,3 +192,29 @@ async def test_task_waiting_for_input_survives_sigkill(task_home, tmp_path):
     assert set(after["inputRequests"]) == {"confirm"}
     assert done["status"] == "completed", done
     assert done["result"]["content"][0]["text"] == "Kept c.txt."
+
+
+async def test_input_first_tool_gathers_by_mrtr_then_becomes_a_task(task_home, tmp_path):
+    answer = {"user_name": {"action": "accept", "content": {"name": "Alice"}}}
+    with serve_process(task_home, "--expose", "all", "--tasks-db",
+                       f"sqlite:///{tmp_path / 'tasks.sqlite'}") as url:
+        first = (await rpc(url, "tools/call", {"name": "test_tool_with_task",
+                                               "arguments": {}}))["result"]
+        second = (await rpc(url, "tools/call", {"name": "test_tool_with_task", "arguments": {},
+                                                "inputResponses": answer}))["result"]
+        done = await task_until(url, second["taskId"], {"completed", "failed"})
+        via_meta = (await rpc(url, "tools/call", {
+            "name": "call_tool", "arguments": {"name": "test_tool_with_task", "arguments": {}},
+            "inputResponses": answer}))["result"]
+        async with mcp_http_client(url) as client:  # no Tasks extension: a required task
+            with pytest.raises(Exception) as refused:
+                await client.call_tool("test_tool_with_task", {})
+
+    assert first["resultType"] == "input_required" and "taskId" not in first
+    assert set(first["inputRequests"]) == {"user_name"}
+    assert second["resultType"] == "task" and second["status"] in {"working", "completed"}
+    assert "requestState" not in second and "inputRequests" not in second
+    assert done["status"] == "completed", done
+    assert done["result"]["content"][0]["text"] == "Hello from the task, Alice!"
+    assert via_meta["resultType"] == "task"
+    assert getattr(refused.value, "code", None) == -32021

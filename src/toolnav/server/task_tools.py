@@ -11,6 +11,9 @@ the server's process):
   ``task:optional`` or ``task:required``) answer a ``CreateTaskResult``; ``tasks/get``,
   ``tasks/update`` and ``tasks/cancel`` follow it. A client that did not declare the
   extension never gets one: optional tools run synchronously, required ones answer -32021.
+  A tool also tagged ``task:input-first`` runs as a plain call first, gathering its input
+  by input-required results, and becomes a task when it calls
+  `toolnav.inputs.continue_as_task`; the task starts with the answers gathered.
 
 Tasks belong to the caller that created them: a scoped token sees and cancels only its own
 (another's id answers as unknown, so ids cannot be probed), and may give tasks only to agents
@@ -47,14 +50,16 @@ from toolnav.tasks.models import COMPLETED, FAILED, FINISHED, INPUT_REQUIRED, QU
 from toolnav.tool import Tool
 from toolnav.validate import validate_arguments
 
-__all__ = ["CANCEL_TASK", "GET_TASK", "LIST_TASKS", "OWNER_KEY", "SUBMIT_TASK", "TASKS_EXTENSION",
-           "TASK_TOOLS", "TaskTools", "task_support", "tool_runner"]
+__all__ = ["CANCEL_TASK", "GET_TASK", "INPUT_FIRST_TAG", "LIST_TASKS", "OWNER_KEY",
+           "SUBMIT_TASK", "TASKS_EXTENSION", "TASK_TOOLS", "TaskTools", "task_support",
+           "tool_runner"]
 
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 # Kept in each task's metadata: the token name of the caller that created it.
 OWNER_KEY = "toolnav.caller"
 POLL_INTERVAL_MS = 500
 _TASK_TAGS = {"task:optional": "optional", "task:required": "required"}
+INPUT_FIRST_TAG = "task:input-first"
 _CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 _ID = {"type": "string", "minLength": 1, "description": "The task id submit_task returned."}
 
@@ -203,9 +208,16 @@ class TaskTools:
         return structured_result(info.to_dict()), "ok"
 
     async def start_tool_task(self, ctx: ServerRequestContext, tool: Tool,
-                              arguments: Mapping[str, Any]) -> dict[str, Any] | None:
+                              arguments: Mapping[str, Any],
+                              gathered: Mapping[str, Any] | None = None
+                              ) -> dict[str, Any] | None:
         """A ``CreateTaskResult`` for a call of a task-capable *tool* (arguments validated)
-        by a client that declared the extension; None when the call runs synchronously.
+        by a client that declared the extension; None when the call runs synchronously (a
+        ``task:input-first`` tool runs so until it has *gathered* its input).
+
+        Args:
+            gathered: for an input-first tool that continues as a task, the answers
+                (``responses``) and ``state`` of the call; the task starts with them.
 
         Raises:
             MCPError: -32021 when the tool requires a task and the client did not declare
@@ -222,9 +234,21 @@ class TaskTools:
                                data={"requiredCapabilities": {
                                    "extensions": {TASKS_EXTENSION: {}}}})
             return None
+        if gathered is None and INPUT_FIRST_TAG in tool.tags:
+            return None
+        gathered = gathered or {}
         task_id = await self.store.submit_tool(tool.name, dict(arguments),
-                                               {OWNER_KEY: caller_name(ctx)})
+                                               {OWNER_KEY: caller_name(ctx)},
+                                               responses=gathered.get("responses"),
+                                               state=gathered.get("state"))
         return await self._created(task_id)
+
+    def input_first(self, ctx: ServerRequestContext, tool: Tool) -> bool:
+        """Whether this call of *tool* gathers its input synchronously and may then become a
+        task (a ``task:input-first`` task-capable tool, a client that declared the
+        extension)."""
+        return (INPUT_FIRST_TAG in tool.tags and task_support(tool) is not None
+                and declares_tasks(ctx))
 
     async def _submit(self, ctx: ServerRequestContext, valid: Mapping[str, Any]
                       ) -> tuple[types.CallToolResult | dict[str, Any], str]:

@@ -129,11 +129,14 @@ async def _run_tool(tool_name: str, arguments: dict[str, Any], responses: dict[s
 
 @DBOS.workflow(name=TOOL_WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
 async def run_tool_task(tool_name: str, arguments: dict[str, Any],
-                        metadata: dict[str, Any] | None) -> dict[str, Any]:
+                        metadata: dict[str, Any] | None,
+                        gathered: dict[str, Any] | None = None,
+                        gathered_state: str | None = None) -> dict[str, Any]:
     """Call tool *tool_name* with *arguments*, asking the client for input as often as the
-    tool needs; returns its MCP result as plain data."""
-    responses: dict[str, Any] = {}
-    state: str | None = None
+    tool needs (starting with the answers it *gathered* before it became a task, and their
+    state); returns its MCP result as plain data."""
+    responses: dict[str, Any] = dict(gathered or {})
+    state: str | None = gathered_state
     while True:
         result = await _run_tool(tool_name, arguments, responses, state)
         if result.get("resultType") != "input_required":
