@@ -5,7 +5,10 @@ the server's process):
 
 - Tools any client can call: ``submit_task(task, agent?, metadata?)`` (an agent runs the task
   text; the id comes back at once, the task persisted first), ``get_task(id)`` (status, steps
-  so far, result or error), ``cancel_task(id)`` and ``list_tasks(status?, agent?)``.
+  so far, result or error), ``cancel_task(id)``, ``list_tasks(status?, agent?)`` and
+  ``respond_task(id, responses)`` (answers to a task's pending input requests). A task
+  submitted by a client that declared elicitation offers its agent ``ask_user``
+  (`toolnav.tasks.ask_user`): its questions park the task in ``input_required``.
 - The Tasks extension (``io.modelcontextprotocol/tasks``, SEP-2663) for clients that declare
   it, per connection or per request: ``submit_task`` and every task-capable catalog tool (tag
   ``task:optional`` or ``task:required``) answer a ``CreateTaskResult``; ``tasks/get``,
@@ -43,6 +46,7 @@ from toolnav.agent.loop import IDEMPOTENCY_PARAMETER
 from toolnav.errors import TaskError, TaskFailed, TaskNotFound, ToolNotFound, ValidationFailed
 from toolnav.server.auth import caller_name, namespaces_in_scope
 from toolnav.server.backend import GatewayBackend
+from toolnav.server.mrtr import client_capabilities
 from toolnav.server.results import input_required_result, structured_result, tool_result
 from toolnav.tasks import STATUSES, DBOSTaskStore, TaskInfo
 from toolnav.tasks._workflow import ToolRunner
@@ -51,8 +55,8 @@ from toolnav.tool import Tool
 from toolnav.validate import validate_arguments
 
 __all__ = ["CANCEL_TASK", "GET_TASK", "INPUT_FIRST_TAG", "LIST_TASKS", "OWNER_KEY",
-           "SUBMIT_TASK", "TASKS_EXTENSION", "TASK_TOOLS", "TaskTools", "task_support",
-           "tool_runner"]
+           "RESPOND_TASK", "SUBMIT_TASK", "TASKS_EXTENSION", "TASK_TOOLS", "TaskTools",
+           "task_support", "tool_runner"]
 
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 # Kept in each task's metadata: the token name of the caller that created it.
@@ -109,7 +113,20 @@ LIST_TASKS = Tool(
         "additionalProperties": False,
     },
 )
-TASK_TOOLS = {tool.name: tool for tool in (SUBMIT_TASK, GET_TASK, CANCEL_TASK, LIST_TASKS)}
+RESPOND_TASK = Tool(
+    name="respond_task",
+    description=("Answer a task that is input_required: its input_requests (from get_task), "
+                 "keyed by request id. An elicitation is answered {\"action\": \"accept\", "
+                 "\"content\": {...}} (or decline / cancel). Returns the task's status and the "
+                 "requests still pending."),
+    input_schema={"type": "object",
+                  "properties": {"id": _ID, "responses": {
+                      "type": "object", "minProperties": 1,
+                      "description": "Answers by input request id."}},
+                  "required": ["id", "responses"], "additionalProperties": False},
+)
+TASK_TOOLS = {tool.name: tool for tool in (SUBMIT_TASK, GET_TASK, CANCEL_TASK, LIST_TASKS,
+                                           RESPOND_TASK)}
 
 
 def task_support(tool: Tool) -> str | None:
@@ -191,7 +208,8 @@ class TaskTools:
 
         Raises:
             ValidationFailed: the arguments do not fit the tool's schema.
-            TaskError: unknown agent or id, bad task text, a finished task cancelled.
+            TaskError: unknown agent or id, bad task text, a finished task cancelled, an
+                answer to no pending input request.
         """
         valid = validate_arguments(TASK_TOOLS[name], arguments)
         if name == SUBMIT_TASK.name:
@@ -205,6 +223,15 @@ class TaskTools:
         if name == CANCEL_TASK.name:
             info = await self.store.cancel(info.id)
             return structured_result(_summary(info)), "ok"
+        if name == RESPOND_TASK.name:
+            pending = sorted(info.input_requests or {})
+            if not set(valid["responses"]) & set(pending):
+                raise TaskError(f"task {info.id} is {info.status} and waits for no answer to "
+                                f"{', '.join(sorted(valid['responses']))}; pending input "
+                                f"requests: {', '.join(pending) or 'none'} (see get_task)")
+            info = await self.store.respond(info.id, valid["responses"])
+            return structured_result({**_summary(info),
+                                      "input_requests": info.input_requests or {}}), "ok"
         return structured_result(info.to_dict()), "ok"
 
     async def start_tool_task(self, ctx: ServerRequestContext, tool: Tool,
@@ -261,7 +288,8 @@ class TaskTools:
                 raise TaskError(f"insufficient_scope: agent {agent!r} may use tools of "
                                 f"{reach}; this token may use only {', '.join(sorted(allowed))}")
         metadata = {**(valid.get("metadata") or {}), OWNER_KEY: caller_name(ctx)}
-        task_id = await self.store.submit(valid["task"], agent, metadata)
+        can_ask = "elicitation" in (client_capabilities(ctx) or ())
+        task_id = await self.store.submit(valid["task"], agent, metadata, can_ask=can_ask)
         if declares_tasks(ctx):
             return await self._created(task_id), "task"
         return structured_result({"id": task_id, "agent": agent, "status": QUEUED}), "ok"

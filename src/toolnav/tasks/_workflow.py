@@ -7,6 +7,9 @@ workflow records three kinds of step, each output stored before the next step be
 DBOS replays the recorded outputs and continues after the last completed step; a tool step
 that was interrupted runs again with the same idempotency key (workflow id and step number).
 The live agents a worker serves are registered here by `toolnav.tasks.worker`.
+A task whose client can answer questions offers its agent the built-in ``ask_user`` tool
+(`toolnav.tasks.ask_user`): a call of it waits for the client's answer as described below for
+tool tasks, and the answer, recorded as a ``toolnav.ask_user`` step, is the call's result.
 
 A second workflow, ``toolnav.tool_task``, runs one tool call as a task (the MCP server's answer
 to a tools/call of a task-capable tool): a ``toolnav.tool_task.call`` step through the
@@ -34,8 +37,15 @@ from toolnav.agent.loop import drive
 from toolnav.agent.state import PlannedCall
 from toolnav.errors import TaskError, TaskFailed
 from toolnav.llm import AssistantMessage
+from toolnav.tasks.ask_user import (
+    answer_result,
+    is_ask_user,
+    offer_ask_user,
+    question_request,
+    request_id,
+)
 
-__all__ = ["INPUT_EVENT", "INPUT_TIMEOUT_SECONDS", "INPUT_TOPIC", "LLM_STEP",
+__all__ = ["ASK_USER_STEP", "INPUT_EVENT", "INPUT_TIMEOUT_SECONDS", "INPUT_TOPIC", "LLM_STEP",
            "MAX_RECOVERY_ATTEMPTS", "START_STEP", "TOOL_STEP", "TOOL_TASK_STEP",
            "TOOL_WORKFLOW_NAME", "WORKFLOW_NAME", "ToolRunner", "register_agents",
            "register_tool_runner", "replay", "run_task", "run_tool_task"]
@@ -43,6 +53,7 @@ __all__ = ["INPUT_EVENT", "INPUT_TIMEOUT_SECONDS", "INPUT_TOPIC", "LLM_STEP",
 WORKFLOW_NAME = "toolnav.task"
 TOOL_WORKFLOW_NAME = "toolnav.tool_task"
 START_STEP, LLM_STEP, TOOL_STEP = "toolnav.start", "toolnav.llm", "toolnav.tool"
+ASK_USER_STEP = "toolnav.ask_user"
 TOOL_TASK_STEP = "toolnav.tool_task.call"
 
 INPUT_EVENT, INPUT_TOPIC = "toolnav.input_requests", "toolnav.input_responses"
@@ -84,8 +95,11 @@ def _agent(name: str) -> Agent:
 
 
 @DBOS.step(name=START_STEP)
-async def _start(agent_name: str, text: str) -> dict[str, Any]:
-    return (await _agent(agent_name).start(text)).to_dict()
+async def _start(agent_name: str, text: str, can_ask: bool) -> dict[str, Any]:
+    state = await _agent(agent_name).start(text)
+    if can_ask:
+        offer_ask_user(state)
+    return state.to_dict()
 
 
 # Preemptible: cancelling the task cancels a model call in flight (it has no side effects).
@@ -100,15 +114,27 @@ async def _call(agent_name: str, state: RunState, planned: PlannedCall) -> dict[
     return await _agent(agent_name).call_tool(state, planned, idempotency_key=key)
 
 
+@DBOS.step(name=ASK_USER_STEP)
+async def _answered(answer: Any) -> dict[str, Any]:
+    return answer_result(answer)
+
+
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
-async def run_task(agent_name: str, text: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
-    """Run *text* through agent *agent_name*; returns the outcome as plain data."""
-    state = RunState.from_dict(await _start(agent_name, text))
+async def run_task(agent_name: str, text: str, metadata: dict[str, Any] | None,
+                   can_ask: bool = False) -> dict[str, Any]:
+    """Run *text* through agent *agent_name* (offering it ``ask_user`` if the client *can
+    ask*: answer questions); returns the outcome as plain data."""
+    state = RunState.from_dict(await _start(agent_name, text, can_ask))
 
     async def ask(current: RunState) -> AssistantMessage:
         return AssistantMessage.from_message(await _ask(agent_name, current))
 
     async def call(current: RunState, planned: PlannedCall) -> dict[str, Any]:
+        if is_ask_user(planned.tool):
+            key = request_id(current)
+            answers = await _wait_for_input(
+                {key: question_request(planned.arguments["question"])})
+            return await _answered(answers[key])
         return await _call(agent_name, current, planned)
 
     outcome = await drive(state, ask, call)
@@ -164,6 +190,10 @@ async def _wait_for_input(requests: dict[str, Any]) -> dict[str, Any]:
     return answers
 
 
+# The steps a replay reads (the engine also records its own operations: events, messages).
+_REPLAYED = frozenset({START_STEP, LLM_STEP, TOOL_STEP, ASK_USER_STEP})
+
+
 class _Exhausted(Exception):
     """The recorded steps ran out: the run is this far."""
 
@@ -173,6 +203,7 @@ async def replay(outputs: list[tuple[str, Any]]) -> RunState | None:
 
     Returns None when the task has not finished its first step.
     """
+    outputs = [(name, output) for name, output in outputs if name in _REPLAYED]
     if not outputs or outputs[0][0] != START_STEP:
         return None
     state = RunState.from_dict(outputs[0][1])
@@ -189,7 +220,7 @@ async def replay(outputs: list[tuple[str, Any]]) -> RunState | None:
         return AssistantMessage.from_message(recorded(LLM_STEP))
 
     async def call(current: RunState, planned: PlannedCall) -> dict[str, Any]:
-        return recorded(TOOL_STEP)
+        return recorded(ASK_USER_STEP if is_ask_user(planned.tool) else TOOL_STEP)
 
     with contextlib.suppress(_Exhausted):
         await drive(state, ask, call)
