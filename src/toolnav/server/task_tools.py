@@ -177,13 +177,17 @@ class TaskTools:
         store: the task store the server's worker runs.
         agent_scopes: each agent's tool namespaces (empty: every namespace), for token scopes.
         ttl_seconds: how long finished tasks are kept (the worker's retention), as ``ttlMs``.
+        sampling_agents: agents whose model is the client's (`toolnav.tasks.sampling`): only
+            a client that declared sampling may give them tasks.
     """
 
     def __init__(self, store: DBOSTaskStore, *,
                  agent_scopes: Mapping[str, frozenset[str]] | None = None,
-                 ttl_seconds: float = 7 * 24 * 3600.0) -> None:
+                 ttl_seconds: float = 7 * 24 * 3600.0,
+                 sampling_agents: frozenset[str] = frozenset()) -> None:
         self.store = store
         self.agent_scopes = dict(agent_scopes or {})
+        self.sampling_agents = sampling_agents
         self.ttl_ms = int(ttl_seconds * 1000)
 
     def install(self, server: Server) -> None:
@@ -288,7 +292,12 @@ class TaskTools:
                 raise TaskError(f"insufficient_scope: agent {agent!r} may use tools of "
                                 f"{reach}; this token may use only {', '.join(sorted(allowed))}")
         metadata = {**(valid.get("metadata") or {}), OWNER_KEY: caller_name(ctx)}
-        can_ask = "elicitation" in (client_capabilities(ctx) or ())
+        capabilities = client_capabilities(ctx) or frozenset()
+        if agent in self.sampling_agents and "sampling" not in capabilities:
+            raise TaskError(f"agent {agent!r} uses your model through MCP sampling: declare "
+                            "the sampling capability (and answer its sampling requests with "
+                            "tasks/update or respond_task), or choose another agent")
+        can_ask = "elicitation" in capabilities
         task_id = await self.store.submit(valid["task"], agent, metadata, can_ask=can_ask)
         if declares_tasks(ctx):
             return await self._created(task_id), "task"

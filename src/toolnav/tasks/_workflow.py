@@ -10,6 +10,9 @@ The live agents a worker serves are registered here by `toolnav.tasks.worker`.
 A task whose client can answer questions offers its agent the built-in ``ask_user`` tool
 (`toolnav.tasks.ask_user`): a call of it waits for the client's answer as described below for
 tool tasks, and the answer, recorded as a ``toolnav.ask_user`` step, is the call's result.
+An agent whose model is the client's (`toolnav.tasks.sampling`) asks the same way for each LLM
+turn, with a ``sampling/createMessage`` request; the reply is recorded as a ``toolnav.sampled``
+step.
 
 A second workflow, ``toolnav.tool_task``, runs one tool call as a task (the MCP server's answer
 to a tools/call of a task-capable tool): a ``toolnav.tool_task.call`` step through the
@@ -44,16 +47,17 @@ from toolnav.tasks.ask_user import (
     question_request,
     request_id,
 )
+from toolnav.tasks.sampling import sampled_message, sampling_request, uses_sampling
 
 __all__ = ["ASK_USER_STEP", "INPUT_EVENT", "INPUT_TIMEOUT_SECONDS", "INPUT_TOPIC", "LLM_STEP",
-           "MAX_RECOVERY_ATTEMPTS", "START_STEP", "TOOL_STEP", "TOOL_TASK_STEP",
+           "MAX_RECOVERY_ATTEMPTS", "SAMPLED_STEP", "START_STEP", "TOOL_STEP", "TOOL_TASK_STEP",
            "TOOL_WORKFLOW_NAME", "WORKFLOW_NAME", "ToolRunner", "register_agents",
            "register_tool_runner", "replay", "run_task", "run_tool_task"]
 
 WORKFLOW_NAME = "toolnav.task"
 TOOL_WORKFLOW_NAME = "toolnav.tool_task"
 START_STEP, LLM_STEP, TOOL_STEP = "toolnav.start", "toolnav.llm", "toolnav.tool"
-ASK_USER_STEP = "toolnav.ask_user"
+ASK_USER_STEP, SAMPLED_STEP = "toolnav.ask_user", "toolnav.sampled"
 TOOL_TASK_STEP = "toolnav.tool_task.call"
 
 INPUT_EVENT, INPUT_TOPIC = "toolnav.input_requests", "toolnav.input_responses"
@@ -119,6 +123,11 @@ async def _answered(answer: Any) -> dict[str, Any]:
     return answer_result(answer)
 
 
+@DBOS.step(name=SAMPLED_STEP)
+async def _sampled(answer: Any) -> dict[str, Any]:
+    return sampled_message(answer)
+
+
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
 async def run_task(agent_name: str, text: str, metadata: dict[str, Any] | None,
                    can_ask: bool = False) -> dict[str, Any]:
@@ -127,6 +136,11 @@ async def run_task(agent_name: str, text: str, metadata: dict[str, Any] | None,
     state = RunState.from_dict(await _start(agent_name, text, can_ask))
 
     async def ask(current: RunState) -> AssistantMessage:
+        if uses_sampling(_agent(agent_name)):
+            key = f"llm_{current.turns + 1}"
+            answers = await _wait_for_input({key: sampling_request(current.messages,
+                                                                   current.payload)})
+            return AssistantMessage.from_message(await _sampled(answers[key]))
         return AssistantMessage.from_message(await _ask(agent_name, current))
 
     async def call(current: RunState, planned: PlannedCall) -> dict[str, Any]:
@@ -191,7 +205,7 @@ async def _wait_for_input(requests: dict[str, Any]) -> dict[str, Any]:
 
 
 # The steps a replay reads (the engine also records its own operations: events, messages).
-_REPLAYED = frozenset({START_STEP, LLM_STEP, TOOL_STEP, ASK_USER_STEP})
+_REPLAYED = frozenset({START_STEP, LLM_STEP, TOOL_STEP, ASK_USER_STEP, SAMPLED_STEP})
 
 
 class _Exhausted(Exception):
@@ -210,14 +224,14 @@ async def replay(outputs: list[tuple[str, Any]]) -> RunState | None:
     state.trace_path = None  # a replay must not write to the run's trace
     rest = iter(outputs[1:])
 
-    def recorded(kind: str) -> Any:
+    def recorded(*kinds: str) -> Any:
         name, output = next(rest, (None, None))
-        if name != kind:
+        if name not in kinds:
             raise _Exhausted
         return output
 
     async def ask(current: RunState) -> AssistantMessage:
-        return AssistantMessage.from_message(recorded(LLM_STEP))
+        return AssistantMessage.from_message(recorded(LLM_STEP, SAMPLED_STEP))
 
     async def call(current: RunState, planned: PlannedCall) -> dict[str, Any]:
         return recorded(ASK_USER_STEP if is_ask_user(planned.tool) else TOOL_STEP)
