@@ -2,17 +2,19 @@
 client that declared elicitation offers its agent ``ask_user``; the model's question parks the
 task in ``input_required`` with an elicitation request, the answer (``respond_task``, or
 tasks/update for a Tasks client) is the tool's result and the agent finishes with it. A client
-that cannot answer is never asked."""
+that cannot answer is never asked. A task waiting for its user's answer survives SIGKILL of the
+server, and its model is not asked again for the turn it already took."""
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 import pytest
 
-from tests.server.conftest import mcp_http_client, serve_process
+from tests.server.conftest import free_port, mcp_http_client, serve_process
 from tests.server.tasks_support import agents_file, build_task_home, wait_for_task
-from tests.server.test_input_required import rpc, task_until
+from tests.server.test_input_required import rpc, serve_killable, task_until
 from toolnav.testing import FakeLLM, text, tool_call
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.anyio]
@@ -93,3 +95,31 @@ async def test_agent_asks_its_user_and_goes_on_with_the_answer(task_home, server
         "Painted it: Tool error: the user did not answer (they chose decline)")
     shed = [body for body in llm.requests if body["messages"][1]["content"] == "paint the shed"]
     assert shed and all("ask_user" not in offered(body) for body in shed)
+
+
+async def test_a_question_waiting_for_its_answer_survives_sigkill(task_home, tmp_path, llm):
+    database, log = f"sqlite:///{tmp_path / 'tasks.sqlite'}", tmp_path / "serve.log"
+    extra = ("--agents", str(agents_file(tmp_path, llm.base_url)))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = serve_killable(task_home, port, database, log, *extra)
+    try:
+        created = (await rpc(url, "tools/call", {"name": "submit_task",
+                                                 "arguments": {"task": "paint the door"}}))
+        task_id = created["result"]["taskId"]
+        await task_until(url, task_id, {"input_required"})
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        server = serve_killable(task_home, port, database, log, *extra)
+        after = await task_until(url, task_id, {"input_required"})
+        await rpc(url, "tasks/update", {"taskId": task_id, "inputResponses": {
+            "ask_user_1": {"action": "accept", "content": {"answer": "blue"}}}})
+        done = await task_until(url, task_id, {"completed", "failed"})
+    finally:
+        server.kill()
+        server.wait(10)
+    turns = [body for body in llm.requests if body["messages"][1]["content"] == "paint the door"]
+    assert set(after["inputRequests"]) == {"ask_user_1"}
+    assert done["status"] == "completed", done
+    assert done["result"]["content"][0]["text"] == "Painted it: blue"
+    assert len(turns) == 2  # the question's turn was recorded: not asked again after the kill
