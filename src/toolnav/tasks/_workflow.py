@@ -1,12 +1,12 @@
 """The DBOS workflow of one task: the agent loop with its LLM and tool calls as checkpointed steps.
 
 The engine's decorators stay in this module: `toolnav.agent.Agent` knows nothing of DBOS. The
-workflow records three kinds of step, each output stored before the next step begins:
-``toolnav.start`` (route and render: the initial `RunState`), ``toolnav.llm`` (one reply) and
-``toolnav.tool`` (one tool result). Between steps the loop is deterministic, so after a crash
-DBOS replays the recorded outputs and continues after the last completed step; a tool step
-that was interrupted runs again with the same idempotency key (workflow id and step number).
-The live agents a worker serves are registered here by `toolnav.tasks.worker`.
+workflow records three kinds of step (and the two below), each output stored before the next
+step begins: ``toolnav.start`` (route and render: the initial `RunState`), ``toolnav.llm``
+(one reply) and ``toolnav.tool`` (one tool result). Between steps the loop is deterministic,
+so after a crash DBOS replays the recorded outputs and continues after the last completed
+step; a tool step that was interrupted runs again with the same idempotency key (workflow id
+and step number). The live agents a worker serves are registered here by `toolnav.tasks.worker`.
 A task whose client can answer questions offers its agent the built-in ``ask_user`` tool
 (`toolnav.tasks.ask_user`): a call of it waits for the client's answer as described below for
 tool tasks, and the answer, recorded as a ``toolnav.ask_user`` step, is the call's result.
