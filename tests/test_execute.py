@@ -311,6 +311,19 @@ async def test_python_tool_asks_for_input_and_gets_the_answers():
     assert set(limited.input_requests) == {"greeting"}  # the client cannot elicit
 
 
+async def test_a_tool_continues_as_a_task_only_where_the_call_may_become_one():
+    tool = FIXTURES["test_tool_with_task"]
+    answer = {"user_name": {"action": "accept", "content": {"name": "Ann"}}}
+    async with Executor(NO_SERVERS) as executor:
+        asking = await executor.execute(tool, {}, may_become_task=True)
+        handed = await executor.execute(tool, {}, responses=answer, may_become_task=True)
+        in_task = await executor.execute(tool, {}, responses=answer)
+    assert set(asking.input_requests) == {"user_name"} and not asking.becomes_task
+    assert handed.is_error and handed.becomes_task and "continues as a task" in handed.content
+    assert not in_task.is_error and not in_task.becomes_task
+    assert in_task.content == "Hello from the task, Ann!"
+
+
 def test_input_required_rejects_unknown_request_kinds():
     with pytest.raises(ValueError, match="at least one"):
         InputRequired({})

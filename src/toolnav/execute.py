@@ -6,7 +6,8 @@ tool, an HTTP error status, an MCP ``isError`` result, a timeout, a server that 
 missing binding — becomes a `ToolResult` with ``is_error=True`` and a message naming the tool
 (and the server), never an exception, so the agent can hand it to the model. A Python tool that
 asks the client for input (`toolnav.inputs.InputRequired`) gives an ``is_error`` result that
-carries its ``input_requests``; the server asks the client and calls again with the answers.
+carries its ``input_requests``; the server asks the client and calls again with the answers;
+one that continues as a task (`toolnav.inputs.continue_as_task`) one flagged ``becomes_task``.
 Output longer than ``max_output_chars`` is cut and flagged ``truncated``. Validation is done
 by `toolnav.validate`.
 
@@ -30,7 +31,7 @@ from toolnav.downstream.http import call_http
 from toolnav.downstream.mcp import MCPPool, ToolsChangedHook
 from toolnav.downstream.python import call_python
 from toolnav.errors import ConfigError, SourceError, ToolExecutionError
-from toolnav.inputs import InputRequired, answering
+from toolnav.inputs import ContinueAsTask, InputRequired, answering
 from toolnav.tool import Tool
 
 __all__ = ["DEFAULT_MAX_OUTPUT_CHARS", "DEFAULT_TIMEOUT_SECONDS", "Executor", "ToolResult"]
@@ -53,6 +54,7 @@ class ToolResult:
         input_requests: the tool asked the client for input (MCP input requests by id; see
             `toolnav.inputs`); None otherwise.
         request_state: the state the tool gave with its input requests.
+        becomes_task: the tool has its input and continues as a task (the server creates it).
     """
 
     tool: str
@@ -63,6 +65,7 @@ class ToolResult:
     seconds: float = 0.0
     input_requests: dict[str, Any] | None = None
     request_state: str | None = None
+    becomes_task: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-serialisable data (for traces and the CLI)."""
@@ -129,7 +132,8 @@ class Executor:
 
     async def execute(self, tool: Tool, arguments: Mapping[str, Any], *,
                       responses: Mapping[str, Any] | None = None, state: str | None = None,
-                      capabilities: Collection[str] | None = None) -> ToolResult:
+                      capabilities: Collection[str] | None = None,
+                      may_become_task: bool = False) -> ToolResult:
         """Call *tool* with (already validated) *arguments*; never raises for tool failures.
 
         Args:
@@ -139,6 +143,8 @@ class Executor:
                 `toolnav.inputs`), for a call made again after it asked.
             state: the state the tool gave with those requests.
             capabilities: the client capabilities declared (None: unknown).
+            may_become_task: the server turns this call into a task if the tool asks to
+                (`toolnav.inputs.continue_as_task`).
 
         Raises:
             ToolExecutionError: the executor is not open (``async with`` was not entered).
@@ -147,12 +153,15 @@ class Executor:
             raise ToolExecutionError("the Executor is not open: use `async with Executor(...)`")
         start = time.perf_counter()
         try:
-            with answering(responses, state, capabilities):
+            with answering(responses, state, capabilities, may_become_task=may_become_task):
                 data = await self._dispatch(tool, arguments)
         except InputRequired as asked:
             return ToolResult(tool.name, True, f"tool {tool.name!r}: {asked}",
                               seconds=time.perf_counter() - start,
                               input_requests=asked.requests, request_state=asked.state)
+        except ContinueAsTask as handoff:
+            return ToolResult(tool.name, True, f"tool {tool.name!r}: {handoff}",
+                              seconds=time.perf_counter() - start, becomes_task=True)
         except (ToolExecutionError, SourceError) as error:
             return ToolResult(tool.name, True, str(error), seconds=time.perf_counter() - start)
         except Exception as error:  # the tool's own failure, reported to the model

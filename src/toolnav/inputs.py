@@ -12,8 +12,15 @@ same arguments: `input_responses` gives the answers (in a task, every answer so 
 `client_can` says whether the client declared it can answer a kind of request. The executor
 (`toolnav.execute`) sets the answers around each call; this module only holds them.
 
-`InputRequired` is a signal, like `StopIteration`, not an error: it derives from `Exception`,
-not from `toolnav.errors.ToolnavError`.
+A tool tagged ``task:input-first`` (with ``task:optional`` or ``task:required``) gathers its
+input on the plain ``tools/call`` first and only then becomes a durable task: once it has its
+answers it calls `continue_as_task`, which (in a call that may become a task) raises
+`ContinueAsTask`; the server then creates the task, which calls the tool again with the
+answers gathered so far, and there `continue_as_task` returns. Code before that call runs
+twice, so it must not have side effects.
+
+`InputRequired` and `ContinueAsTask` are signals, like `StopIteration`, not errors: they
+derive from `Exception`, not from `toolnav.errors.ToolnavError`.
 
 Example:
     answer = input_responses().get("confirm")
@@ -30,8 +37,9 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CAPABILITY_OF", "InputRequired", "answering", "client_can", "elicitation",
-           "input_responses", "list_roots", "request_state", "sampling"]
+__all__ = ["CAPABILITY_OF", "ContinueAsTask", "InputRequired", "answering", "client_can",
+           "continue_as_task", "elicitation", "input_responses", "list_roots", "request_state",
+           "sampling"]
 
 # The client capability that answers each kind of input request.
 CAPABILITY_OF = {"elicitation/create": "elicitation", "sampling/createMessage": "sampling",
@@ -63,11 +71,19 @@ class InputRequired(Exception):
         return f"the tool needs input from the client: {', '.join(sorted(self.requests))}"
 
 
+class ContinueAsTask(Exception):
+    """Raised by `continue_as_task` when the call should go on as a durable task."""
+
+    def __str__(self) -> str:
+        return "the tool has gathered its input and continues as a task"
+
+
 @dataclass(frozen=True)
 class _Answers:
     responses: Mapping[str, Any]
     state: str | None = None
     capabilities: frozenset[str] | None = None  # None: unknown (assume every kind)
+    may_become_task: bool = False
 
 
 _NONE = _Answers(types.MappingProxyType({}))
@@ -77,11 +93,14 @@ _current: contextvars.ContextVar[_Answers] = contextvars.ContextVar("toolnav_inp
 
 @contextlib.contextmanager
 def answering(responses: Mapping[str, Any] | None, state: str | None = None,
-              capabilities: Collection[str] | None = None) -> Iterator[None]:
+              capabilities: Collection[str] | None = None, *,
+              may_become_task: bool = False) -> Iterator[None]:
     """Make *responses* and *state* what the tool called inside this block sees (the
-    executor's job); *capabilities*: the client capabilities declared (None: unknown)."""
+    executor's job); *capabilities*: the client capabilities declared (None: unknown);
+    *may_become_task*: the server would turn this call into a task (see `continue_as_task`)."""
     token = _current.set(_Answers(dict(responses or {}), state,
-                                  frozenset(capabilities) if capabilities is not None else None))
+                                  frozenset(capabilities) if capabilities is not None else None,
+                                  may_become_task))
     try:
         yield
     finally:
@@ -103,6 +122,20 @@ def client_can(method: str) -> bool:
     (``elicitation/create``, ``sampling/createMessage``, ``roots/list``); True if unknown."""
     capabilities = _current.get().capabilities
     return capabilities is None or CAPABILITY_OF.get(method) in capabilities
+
+
+def continue_as_task() -> None:
+    """Go on as a durable task from here: in a plain call the server may turn into a task (a
+    ``task:input-first`` tool, a client that declared the Tasks extension) raise
+    `ContinueAsTask`, and the server creates a task that calls the tool again with the answers
+    gathered so far; anywhere else (in that task, or a call that cannot become one) return,
+    and the tool goes on where it is.
+
+    Raises:
+        ContinueAsTask: the call may become a task.
+    """
+    if _current.get().may_become_task:
+        raise ContinueAsTask
 
 
 def elicitation(message: str, schema: Mapping[str, Any]) -> dict[str, Any]:

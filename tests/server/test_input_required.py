@@ -161,10 +161,13 @@ async def test_task_input_required_round_trip_and_partial_answers(task_home, tmp
     assert set(seen.structured_content["input_requests"]) == {"confirm"}
 
 
-def _serve(home: Path, port: int, database: str, log: Path) -> subprocess.Popen:
+def serve_killable(home: Path, port: int, database: str, log: Path, *extra: str
+                   ) -> subprocess.Popen:
+    """`toolnav serve --http` on *port* with tasks in *database* (and *extra* options), as a
+    process the test may kill; returns once it is healthy."""
     process = subprocess.Popen(
         toolnav_command(home, "serve", "--http", f"127.0.0.1:{port}", "--expose", "all",
-                        "--tasks-db", database),
+                        "--tasks-db", database, *extra),
         stdout=log.open("a"), stderr=subprocess.STDOUT, env=subprocess_env(), cwd=REPO_ROOT)
     wait_for_health(f"http://127.0.0.1:{port}", process, 120, log)
     return process
@@ -174,14 +177,14 @@ async def test_task_waiting_for_input_survives_sigkill(task_home, tmp_path):
     database, log = f"sqlite:///{tmp_path / 'tasks.sqlite'}", tmp_path / "serve.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = _serve(task_home, port, database, log)
+    server = serve_killable(task_home, port, database, log)
     try:
         created = (await rpc(url, "tools/call", {"name": "confirm_delete",
                                                  "arguments": {"filename": "c.txt"}}))["result"]
         await task_until(url, created["taskId"], {"input_required"})
         server.send_signal(signal.SIGKILL)
         server.wait(10)
-        server = _serve(task_home, port, database, log)
+        server = serve_killable(task_home, port, database, log)
         after = await task_until(url, created["taskId"], {"input_required"})
         await rpc(url, "tasks/update", {"taskId": created["taskId"], "inputResponses": {
             "confirm": {"action": "decline"}}})
@@ -192,3 +195,29 @@ async def test_task_waiting_for_input_survives_sigkill(task_home, tmp_path):
     assert set(after["inputRequests"]) == {"confirm"}
     assert done["status"] == "completed", done
     assert done["result"]["content"][0]["text"] == "Kept c.txt."
+
+
+async def test_input_first_tool_gathers_by_mrtr_then_becomes_a_task(task_home, tmp_path):
+    answer = {"user_name": {"action": "accept", "content": {"name": "Alice"}}}
+    with serve_process(task_home, "--expose", "all", "--tasks-db",
+                       f"sqlite:///{tmp_path / 'tasks.sqlite'}") as url:
+        first = (await rpc(url, "tools/call", {"name": "test_tool_with_task",
+                                               "arguments": {}}))["result"]
+        second = (await rpc(url, "tools/call", {"name": "test_tool_with_task", "arguments": {},
+                                                "inputResponses": answer}))["result"]
+        done = await task_until(url, second["taskId"], {"completed", "failed"})
+        via_meta = (await rpc(url, "tools/call", {
+            "name": "call_tool", "arguments": {"name": "test_tool_with_task", "arguments": {}},
+            "inputResponses": answer}))["result"]
+        async with mcp_http_client(url) as client:  # no Tasks extension: a required task
+            with pytest.raises(Exception) as refused:
+                await client.call_tool("test_tool_with_task", {})
+
+    assert first["resultType"] == "input_required" and "taskId" not in first
+    assert set(first["inputRequests"]) == {"user_name"}
+    assert second["resultType"] == "task" and second["status"] in {"working", "completed"}
+    assert "requestState" not in second and "inputRequests" not in second
+    assert done["status"] == "completed", done
+    assert done["result"]["content"][0]["text"] == "Hello from the task, Alice!"
+    assert via_meta["resultType"] == "task"
+    assert getattr(refused.value, "code", None) == -32021

@@ -57,7 +57,8 @@ async def test_sdk_client_over_stdio(served_home, mode, anyio_backend):
                                                        "arguments": {"txt": "hi"}})
     assert {tool.name for tool in tools.tools} == {"search_tools", "call_tool",
                                                    "get_tool_schema", "submit_task",
-                                                   "get_task", "cancel_task", "list_tasks"}
+                                                   "get_task", "cancel_task", "list_tasks",
+                                                   "respond_task"}
     assert found.structured_content["tools"][0]["name"] == "calc__shout"  # the real model
     assert called.structured_content == {"result": "HI"}
     assert invalid.is_error and "txt: unknown parameter" in invalid.content[0].text

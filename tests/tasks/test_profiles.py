@@ -10,6 +10,7 @@ from tests.sources.services import REPO_ROOT
 from toolnav.config import LLMSettings
 from toolnav.errors import ConfigError
 from toolnav.tasks import build_agents, load_profiles
+from toolnav.tasks.sampling import uses_sampling
 
 DEFAULT = LLMSettings(base_url="http://127.0.0.1:8000/v1", model="base", api_key="secret")
 
@@ -42,6 +43,15 @@ def test_json_profiles_and_built_agents(tmp_path):
     assert agents["solo"].filters.allow == {"add_numbers"}
 
 
+def test_a_sampling_profile_gets_the_clients_model(tmp_path):
+    path = tmp_path / "agents.toml"
+    path.write_text("[agents.mine]\nllm = 'sampling'\n[agents.theirs]\nmodel = 'm'\n")
+    profiles = load_profiles(path, DEFAULT)
+    agents = build_agents(profiles, router=object(), executor=object())
+    assert profiles["mine"].sampling and not profiles["theirs"].sampling
+    assert uses_sampling(agents["mine"]) and not uses_sampling(agents["theirs"])
+
+
 @pytest.mark.parametrize("content, message", [
     ("[agents.a1]\nmodle = 'x'\n", r"agents.a1: unknown setting\(s\) modle; known: allow"),
     ("[agents.a1]\nconcurrency = 0\n", "concurrency must be at least 1"),
@@ -50,6 +60,7 @@ def test_json_profiles_and_built_agents(tmp_path):
     ("[agents.'bad name']\n", "must be 1-64 characters"),
     ("title = 'no agents'\n", "expected an 'agents' table"),
     ("[agents\n", "is not valid TOML"),
+    ("[agents.a1]\nllm = 'gpt'\n", "llm = 'gpt': use \"sampling\""),
 ])
 def test_bad_profiles_are_refused_with_the_place(tmp_path, content, message):
     path = tmp_path / "agents.toml"

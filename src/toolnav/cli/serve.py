@@ -220,7 +220,9 @@ async def _task_tools(toolnav: Any, backend: Any, agents_file: Path | None,
         assert worker.store is not None
         yield TaskTools(worker.store, ttl_seconds=worker.retention_seconds,
                         agent_scopes={name: profile.namespaces
-                                      for name, profile in profiles.items()})
+                                      for name, profile in profiles.items()},
+                        sampling_agents=frozenset(name for name, profile in profiles.items()
+                                                  if profile.sampling))
 
 
 def status(

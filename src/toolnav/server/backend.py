@@ -75,10 +75,12 @@ class GatewayBackend(Protocol):
 
     async def call(self, name: str, arguments: Mapping[str, Any], *,
                    responses: Mapping[str, Any] | None = None, state: str | None = None,
-                   capabilities: Collection[str] | None = None) -> ToolResult:
+                   capabilities: Collection[str] | None = None,
+                   may_become_task: bool = False) -> ToolResult:
         """Run a tool with validated arguments; failures come back as ``is_error`` results,
         and a tool that asks the client for input as one with ``input_requests``. *responses*,
-        *state* and *capabilities*: as for `toolnav.execute.Executor.execute`.
+        *state*, *capabilities* and *may_become_task*: as for `toolnav.execute.Executor.
+        execute`.
 
         Raises:
             ToolNotFound: no such tool.

@@ -205,9 +205,10 @@ class Gateway:
                        direct: bool, inputs: Mapping[str, Any]
                        ) -> tuple[types.CallToolResult | dict[str, Any], str]:
         """Look the tool up (its current record), check scope, validate, then run it (as a
-        task for a task-capable tool and a client that declared the Tasks extension); a tool
-        that asks the client for input answers an input-required result (`toolnav.server.
-        mrtr`), *inputs* being the client's answers when it calls again."""
+        task for a task-capable tool and a client that declared the Tasks extension, after
+        gathering its input for a ``task:input-first`` one); a tool that asks the client for
+        input answers an input-required result (`toolnav.server.mrtr`), *inputs* being the
+        client's answers when it calls again."""
         try:
             tool = await self.backend.get_tool(name)
         except ToolNotFound:
@@ -228,9 +229,12 @@ class Gateway:
                 return created, "task"
         namespace = tool.namespace
         started = time.perf_counter()
-        result = await self.backend.call(tool.name, valid, **inputs)
+        first = self.tasks is not None and self.tasks.input_first(ctx, tool)
+        result = await self.backend.call(tool.name, valid, **inputs, may_become_task=first)
         self.metrics.downstream_seconds.labels(downstream=namespace).observe(
             time.perf_counter() - started)
+        if result.becomes_task and self.tasks is not None:  # it has its input: now a task
+            return await self.tasks.start_tool_task(ctx, tool, valid, gathered=inputs), "task"
         asked = mrtr_result(ctx, result)
         outcome = "input_required" if asked else "tool_error" if result.is_error else "ok"
         self.metrics.downstream_calls.labels(downstream=namespace, outcome=outcome).inc()

@@ -89,10 +89,12 @@ class RuntimeBackend:
 
     async def call(self, name: str, arguments: Mapping[str, Any], *,
                    responses: Mapping[str, Any] | None = None, state: str | None = None,
-                   capabilities: Collection[str] | None = None) -> ToolResult:
+                   capabilities: Collection[str] | None = None,
+                   may_become_task: bool = False) -> ToolResult:
         tool = await self.get_tool(name)
         return await self._executor.execute(tool, dict(arguments), responses=responses,
-                                            state=state, capabilities=capabilities)
+                                            state=state, capabilities=capabilities,
+                                            may_become_task=may_become_task)
 
     def states(self) -> list[DownstreamState]:
         sessions = self._executor.downstream_states()

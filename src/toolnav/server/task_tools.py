@@ -5,12 +5,18 @@ the server's process):
 
 - Tools any client can call: ``submit_task(task, agent?, metadata?)`` (an agent runs the task
   text; the id comes back at once, the task persisted first), ``get_task(id)`` (status, steps
-  so far, result or error), ``cancel_task(id)`` and ``list_tasks(status?, agent?)``.
+  so far, result or error), ``cancel_task(id)``, ``list_tasks(status?, agent?)`` and
+  ``respond_task(id, responses)`` (answers to a task's pending input requests). A task
+  submitted by a client that declared elicitation offers its agent ``ask_user``
+  (`toolnav.tasks.ask_user`): its questions park the task in ``input_required``.
 - The Tasks extension (``io.modelcontextprotocol/tasks``, SEP-2663) for clients that declare
   it, per connection or per request: ``submit_task`` and every task-capable catalog tool (tag
   ``task:optional`` or ``task:required``) answer a ``CreateTaskResult``; ``tasks/get``,
   ``tasks/update`` and ``tasks/cancel`` follow it. A client that did not declare the
   extension never gets one: optional tools run synchronously, required ones answer -32021.
+  A tool also tagged ``task:input-first`` runs as a plain call first, gathering its input
+  by input-required results, and becomes a task when it calls
+  `toolnav.inputs.continue_as_task`; the task starts with the answers gathered.
 
 Tasks belong to the caller that created them: a scoped token sees and cancels only its own
 (another's id answers as unknown, so ids cannot be probed), and may give tasks only to agents
@@ -40,6 +46,7 @@ from toolnav.agent.loop import IDEMPOTENCY_PARAMETER
 from toolnav.errors import TaskError, TaskFailed, TaskNotFound, ToolNotFound, ValidationFailed
 from toolnav.server.auth import caller_name, namespaces_in_scope
 from toolnav.server.backend import GatewayBackend
+from toolnav.server.mrtr import client_capabilities
 from toolnav.server.results import input_required_result, structured_result, tool_result
 from toolnav.tasks import STATUSES, DBOSTaskStore, TaskInfo
 from toolnav.tasks._workflow import ToolRunner
@@ -47,14 +54,16 @@ from toolnav.tasks.models import COMPLETED, FAILED, FINISHED, INPUT_REQUIRED, QU
 from toolnav.tool import Tool
 from toolnav.validate import validate_arguments
 
-__all__ = ["CANCEL_TASK", "GET_TASK", "LIST_TASKS", "OWNER_KEY", "SUBMIT_TASK", "TASKS_EXTENSION",
-           "TASK_TOOLS", "TaskTools", "task_support", "tool_runner"]
+__all__ = ["CANCEL_TASK", "GET_TASK", "INPUT_FIRST_TAG", "LIST_TASKS", "OWNER_KEY",
+           "RESPOND_TASK", "SUBMIT_TASK", "TASKS_EXTENSION", "TASK_TOOLS", "TaskTools",
+           "task_support", "tool_runner"]
 
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 # Kept in each task's metadata: the token name of the caller that created it.
 OWNER_KEY = "toolnav.caller"
 POLL_INTERVAL_MS = 500
 _TASK_TAGS = {"task:optional": "optional", "task:required": "required"}
+INPUT_FIRST_TAG = "task:input-first"
 _CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities"
 _ID = {"type": "string", "minLength": 1, "description": "The task id submit_task returned."}
 
@@ -104,7 +113,20 @@ LIST_TASKS = Tool(
         "additionalProperties": False,
     },
 )
-TASK_TOOLS = {tool.name: tool for tool in (SUBMIT_TASK, GET_TASK, CANCEL_TASK, LIST_TASKS)}
+RESPOND_TASK = Tool(
+    name="respond_task",
+    description=("Answer a task that is input_required: its input_requests (from get_task), "
+                 "keyed by request id. An elicitation is answered {\"action\": \"accept\", "
+                 "\"content\": {...}} (or decline / cancel). Returns the task's status and the "
+                 "requests still pending."),
+    input_schema={"type": "object",
+                  "properties": {"id": _ID, "responses": {
+                      "type": "object", "minProperties": 1,
+                      "description": "Answers by input request id."}},
+                  "required": ["id", "responses"], "additionalProperties": False},
+)
+TASK_TOOLS = {tool.name: tool for tool in (SUBMIT_TASK, GET_TASK, CANCEL_TASK, LIST_TASKS,
+                                           RESPOND_TASK)}
 
 
 def task_support(tool: Tool) -> str | None:
@@ -155,13 +177,17 @@ class TaskTools:
         store: the task store the server's worker runs.
         agent_scopes: each agent's tool namespaces (empty: every namespace), for token scopes.
         ttl_seconds: how long finished tasks are kept (the worker's retention), as ``ttlMs``.
+        sampling_agents: agents whose model is the client's (`toolnav.tasks.sampling`): only
+            a client that declared sampling may give them tasks.
     """
 
     def __init__(self, store: DBOSTaskStore, *,
                  agent_scopes: Mapping[str, frozenset[str]] | None = None,
-                 ttl_seconds: float = 7 * 24 * 3600.0) -> None:
+                 ttl_seconds: float = 7 * 24 * 3600.0,
+                 sampling_agents: frozenset[str] = frozenset()) -> None:
         self.store = store
         self.agent_scopes = dict(agent_scopes or {})
+        self.sampling_agents = sampling_agents
         self.ttl_ms = int(ttl_seconds * 1000)
 
     def install(self, server: Server) -> None:
@@ -186,7 +212,8 @@ class TaskTools:
 
         Raises:
             ValidationFailed: the arguments do not fit the tool's schema.
-            TaskError: unknown agent or id, bad task text, a finished task cancelled.
+            TaskError: unknown agent or id, bad task text, a finished task cancelled, an
+                answer to no pending input request.
         """
         valid = validate_arguments(TASK_TOOLS[name], arguments)
         if name == SUBMIT_TASK.name:
@@ -200,12 +227,28 @@ class TaskTools:
         if name == CANCEL_TASK.name:
             info = await self.store.cancel(info.id)
             return structured_result(_summary(info)), "ok"
+        if name == RESPOND_TASK.name:
+            pending = sorted(info.input_requests or {})
+            if not set(valid["responses"]) & set(pending):
+                raise TaskError(f"task {info.id} is {info.status} and waits for no answer to "
+                                f"{', '.join(sorted(valid['responses']))}; pending input "
+                                f"requests: {', '.join(pending) or 'none'} (see get_task)")
+            info = await self.store.respond(info.id, valid["responses"])
+            return structured_result({**_summary(info),
+                                      "input_requests": info.input_requests or {}}), "ok"
         return structured_result(info.to_dict()), "ok"
 
     async def start_tool_task(self, ctx: ServerRequestContext, tool: Tool,
-                              arguments: Mapping[str, Any]) -> dict[str, Any] | None:
+                              arguments: Mapping[str, Any],
+                              gathered: Mapping[str, Any] | None = None
+                              ) -> dict[str, Any] | None:
         """A ``CreateTaskResult`` for a call of a task-capable *tool* (arguments validated)
-        by a client that declared the extension; None when the call runs synchronously.
+        by a client that declared the extension; None when the call runs synchronously (a
+        ``task:input-first`` tool runs so until it has *gathered* its input).
+
+        Args:
+            gathered: for an input-first tool that continues as a task, the answers
+                (``responses``) and ``state`` of the call; the task starts with them.
 
         Raises:
             MCPError: -32021 when the tool requires a task and the client did not declare
@@ -222,9 +265,21 @@ class TaskTools:
                                data={"requiredCapabilities": {
                                    "extensions": {TASKS_EXTENSION: {}}}})
             return None
+        if gathered is None and INPUT_FIRST_TAG in tool.tags:
+            return None
+        gathered = gathered or {}
         task_id = await self.store.submit_tool(tool.name, dict(arguments),
-                                               {OWNER_KEY: caller_name(ctx)})
+                                               {OWNER_KEY: caller_name(ctx)},
+                                               responses=gathered.get("responses"),
+                                               state=gathered.get("state"))
         return await self._created(task_id)
+
+    def input_first(self, ctx: ServerRequestContext, tool: Tool) -> bool:
+        """Whether this call of *tool* gathers its input synchronously and may then become a
+        task (a ``task:input-first`` task-capable tool, a client that declared the
+        extension)."""
+        return (INPUT_FIRST_TAG in tool.tags and task_support(tool) is not None
+                and declares_tasks(ctx))
 
     async def _submit(self, ctx: ServerRequestContext, valid: Mapping[str, Any]
                       ) -> tuple[types.CallToolResult | dict[str, Any], str]:
@@ -237,7 +292,13 @@ class TaskTools:
                 raise TaskError(f"insufficient_scope: agent {agent!r} may use tools of "
                                 f"{reach}; this token may use only {', '.join(sorted(allowed))}")
         metadata = {**(valid.get("metadata") or {}), OWNER_KEY: caller_name(ctx)}
-        task_id = await self.store.submit(valid["task"], agent, metadata)
+        capabilities = client_capabilities(ctx) or frozenset()
+        if agent in self.sampling_agents and "sampling" not in capabilities:
+            raise TaskError(f"agent {agent!r} uses your model through MCP sampling: declare "
+                            "the sampling capability (and answer its sampling requests with "
+                            "tasks/update or respond_task), or choose another agent")
+        can_ask = "elicitation" in capabilities
+        task_id = await self.store.submit(valid["task"], agent, metadata, can_ask=can_ask)
         if declares_tasks(ctx):
             return await self._created(task_id), "task"
         return structured_result({"id": task_id, "agent": agent, "status": QUEUED}), "ok"

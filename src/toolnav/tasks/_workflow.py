@@ -1,12 +1,18 @@
 """The DBOS workflow of one task: the agent loop with its LLM and tool calls as checkpointed steps.
 
 The engine's decorators stay in this module: `toolnav.agent.Agent` knows nothing of DBOS. The
-workflow records three kinds of step, each output stored before the next step begins:
-``toolnav.start`` (route and render: the initial `RunState`), ``toolnav.llm`` (one reply) and
-``toolnav.tool`` (one tool result). Between steps the loop is deterministic, so after a crash
-DBOS replays the recorded outputs and continues after the last completed step; a tool step
-that was interrupted runs again with the same idempotency key (workflow id and step number).
-The live agents a worker serves are registered here by `toolnav.tasks.worker`.
+workflow records three kinds of step (and the two below), each output stored before the next
+step begins: ``toolnav.start`` (route and render: the initial `RunState`), ``toolnav.llm``
+(one reply) and ``toolnav.tool`` (one tool result). Between steps the loop is deterministic,
+so after a crash DBOS replays the recorded outputs and continues after the last completed
+step; a tool step that was interrupted runs again with the same idempotency key (workflow id
+and step number). The live agents a worker serves are registered here by `toolnav.tasks.worker`.
+A task whose client can answer questions offers its agent the built-in ``ask_user`` tool
+(`toolnav.tasks.ask_user`): a call of it waits for the client's answer as described below for
+tool tasks, and the answer, recorded as a ``toolnav.ask_user`` step, is the call's result.
+An agent whose model is the client's (`toolnav.tasks.sampling`) asks the same way for each LLM
+turn, with a ``sampling/createMessage`` request; the reply is recorded as a ``toolnav.sampled``
+step.
 
 A second workflow, ``toolnav.tool_task``, runs one tool call as a task (the MCP server's answer
 to a tools/call of a task-capable tool): a ``toolnav.tool_task.call`` step through the
@@ -34,15 +40,24 @@ from toolnav.agent.loop import drive
 from toolnav.agent.state import PlannedCall
 from toolnav.errors import TaskError, TaskFailed
 from toolnav.llm import AssistantMessage
+from toolnav.tasks.ask_user import (
+    answer_result,
+    is_ask_user,
+    offer_ask_user,
+    question_request,
+    request_id,
+)
+from toolnav.tasks.sampling import sampled_message, sampling_request, uses_sampling
 
-__all__ = ["INPUT_EVENT", "INPUT_TIMEOUT_SECONDS", "INPUT_TOPIC", "LLM_STEP",
-           "MAX_RECOVERY_ATTEMPTS", "START_STEP", "TOOL_STEP", "TOOL_TASK_STEP",
+__all__ = ["ASK_USER_STEP", "INPUT_EVENT", "INPUT_TIMEOUT_SECONDS", "INPUT_TOPIC", "LLM_STEP",
+           "MAX_RECOVERY_ATTEMPTS", "SAMPLED_STEP", "START_STEP", "TOOL_STEP", "TOOL_TASK_STEP",
            "TOOL_WORKFLOW_NAME", "WORKFLOW_NAME", "ToolRunner", "register_agents",
            "register_tool_runner", "replay", "run_task", "run_tool_task"]
 
 WORKFLOW_NAME = "toolnav.task"
 TOOL_WORKFLOW_NAME = "toolnav.tool_task"
 START_STEP, LLM_STEP, TOOL_STEP = "toolnav.start", "toolnav.llm", "toolnav.tool"
+ASK_USER_STEP, SAMPLED_STEP = "toolnav.ask_user", "toolnav.sampled"
 TOOL_TASK_STEP = "toolnav.tool_task.call"
 
 INPUT_EVENT, INPUT_TOPIC = "toolnav.input_requests", "toolnav.input_responses"
@@ -84,8 +99,11 @@ def _agent(name: str) -> Agent:
 
 
 @DBOS.step(name=START_STEP)
-async def _start(agent_name: str, text: str) -> dict[str, Any]:
-    return (await _agent(agent_name).start(text)).to_dict()
+async def _start(agent_name: str, text: str, can_ask: bool) -> dict[str, Any]:
+    state = await _agent(agent_name).start(text)
+    if can_ask:
+        offer_ask_user(state)
+    return state.to_dict()
 
 
 # Preemptible: cancelling the task cancels a model call in flight (it has no side effects).
@@ -100,15 +118,37 @@ async def _call(agent_name: str, state: RunState, planned: PlannedCall) -> dict[
     return await _agent(agent_name).call_tool(state, planned, idempotency_key=key)
 
 
+@DBOS.step(name=ASK_USER_STEP)
+async def _answered(answer: Any) -> dict[str, Any]:
+    return answer_result(answer)
+
+
+@DBOS.step(name=SAMPLED_STEP)
+async def _sampled(answer: Any) -> dict[str, Any]:
+    return sampled_message(answer)
+
+
 @DBOS.workflow(name=WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
-async def run_task(agent_name: str, text: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
-    """Run *text* through agent *agent_name*; returns the outcome as plain data."""
-    state = RunState.from_dict(await _start(agent_name, text))
+async def run_task(agent_name: str, text: str, metadata: dict[str, Any] | None,
+                   can_ask: bool = False) -> dict[str, Any]:
+    """Run *text* through agent *agent_name* (offering it ``ask_user`` if the client *can
+    ask*: answer questions); returns the outcome as plain data."""
+    state = RunState.from_dict(await _start(agent_name, text, can_ask))
 
     async def ask(current: RunState) -> AssistantMessage:
+        if uses_sampling(_agent(agent_name)):
+            key = f"llm_{current.turns + 1}"
+            answers = await _wait_for_input({key: sampling_request(current.messages,
+                                                                   current.payload)})
+            return AssistantMessage.from_message(await _sampled(answers[key]))
         return AssistantMessage.from_message(await _ask(agent_name, current))
 
     async def call(current: RunState, planned: PlannedCall) -> dict[str, Any]:
+        if is_ask_user(planned.tool):
+            key = request_id(current)
+            answers = await _wait_for_input(
+                {key: question_request(planned.arguments["question"])})
+            return await _answered(answers[key])
         return await _call(agent_name, current, planned)
 
     outcome = await drive(state, ask, call)
@@ -129,11 +169,14 @@ async def _run_tool(tool_name: str, arguments: dict[str, Any], responses: dict[s
 
 @DBOS.workflow(name=TOOL_WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
 async def run_tool_task(tool_name: str, arguments: dict[str, Any],
-                        metadata: dict[str, Any] | None) -> dict[str, Any]:
+                        metadata: dict[str, Any] | None,
+                        gathered: dict[str, Any] | None = None,
+                        gathered_state: str | None = None) -> dict[str, Any]:
     """Call tool *tool_name* with *arguments*, asking the client for input as often as the
-    tool needs; returns its MCP result as plain data."""
-    responses: dict[str, Any] = {}
-    state: str | None = None
+    tool needs (starting with the answers it *gathered* before it became a task, and their
+    state); returns its MCP result as plain data."""
+    responses: dict[str, Any] = dict(gathered or {})
+    state: str | None = gathered_state
     while True:
         result = await _run_tool(tool_name, arguments, responses, state)
         if result.get("resultType") != "input_required":
@@ -161,6 +204,10 @@ async def _wait_for_input(requests: dict[str, Any]) -> dict[str, Any]:
     return answers
 
 
+# The steps a replay reads (the engine also records its own operations: events, messages).
+_REPLAYED = frozenset({START_STEP, LLM_STEP, TOOL_STEP, ASK_USER_STEP, SAMPLED_STEP})
+
+
 class _Exhausted(Exception):
     """The recorded steps ran out: the run is this far."""
 
@@ -170,23 +217,24 @@ async def replay(outputs: list[tuple[str, Any]]) -> RunState | None:
 
     Returns None when the task has not finished its first step.
     """
+    outputs = [(name, output) for name, output in outputs if name in _REPLAYED]
     if not outputs or outputs[0][0] != START_STEP:
         return None
     state = RunState.from_dict(outputs[0][1])
     state.trace_path = None  # a replay must not write to the run's trace
     rest = iter(outputs[1:])
 
-    def recorded(kind: str) -> Any:
+    def recorded(*kinds: str) -> Any:
         name, output = next(rest, (None, None))
-        if name != kind:
+        if name not in kinds:
             raise _Exhausted
         return output
 
     async def ask(current: RunState) -> AssistantMessage:
-        return AssistantMessage.from_message(recorded(LLM_STEP))
+        return AssistantMessage.from_message(recorded(LLM_STEP, SAMPLED_STEP))
 
     async def call(current: RunState, planned: PlannedCall) -> dict[str, Any]:
-        return recorded(TOOL_STEP)
+        return recorded(ASK_USER_STEP if is_ask_user(planned.tool) else TOOL_STEP)
 
     with contextlib.suppress(_Exhausted):
         await drive(state, ask, call)

@@ -3,8 +3,10 @@
 A profile names an agent and sets its LLM endpoint and model (any OpenAI-compatible server),
 system prompt, tool scope (namespaces, allow and deny lists), bounds and concurrency. Fields a
 profile leaves out come from the default `LLMSettings` (the ``TOOLNAV_LLM_*`` settings of
-``toolnav run``); API keys are never read from the file. Without a file there is one agent,
-``default``. Building live `Agent` objects from profiles is `build_agents`.
+``toolnav run``); API keys are never read from the file. A profile with ``llm = "sampling"``
+uses the model of the MCP client that submits the task instead (`toolnav.tasks.sampling`).
+Without a file there is one agent, ``default``. Building live `Agent` objects from profiles
+is `build_agents`.
 
 Example:
     profiles = load_profiles(Path("examples/agents.toml"), settings.llm)
@@ -26,6 +28,7 @@ from toolnav.agent import Agent, AgentParams
 from toolnav.config import LLMSettings
 from toolnav.errors import ConfigError
 from toolnav.route import ToolFilter
+from toolnav.tasks.sampling import ClientModel
 
 __all__ = ["DEFAULT_AGENT", "AgentProfile", "build_agents", "load_profiles"]
 
@@ -49,6 +52,7 @@ class AgentProfile:
         deny: never these tool names.
         params: step and repair bounds, routing depth and token budget.
         concurrency: tasks of this agent running at once (across all workers).
+        sampling: its model is the client's, asked through MCP sampling (``llm`` is unused).
     """
 
     name: str
@@ -59,6 +63,7 @@ class AgentProfile:
     deny: frozenset[str] = frozenset()
     params: AgentParams = field(default_factory=AgentParams)
     concurrency: int = DEFAULT_CONCURRENCY
+    sampling: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -115,7 +120,8 @@ def build_agents(profiles: Mapping[str, AgentProfile], router: Any, executor: An
     Raises:
         LLMError: a profile has no endpoint or model.
     """
-    return {name: Agent(router, profile.llm, executor=executor, trace_dir=trace_dir,
+    return {name: Agent(router, ClientModel() if profile.sampling else profile.llm,
+                        executor=executor, trace_dir=trace_dir,
                         params=profile.params, feedback=feedback,
                         system_prompt=profile.system_prompt, filters=profile.filters())
             for name, profile in profiles.items()}
@@ -136,18 +142,22 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _profile(name: str, fields: Mapping[str, Any], default_llm: LLMSettings) -> AgentProfile:
     known = {*_LLM_FIELDS, *_PARAM_FIELDS, "system_prompt", "namespaces", "allow", "deny",
-             "concurrency"}
+             "concurrency", "llm"}
     unknown = sorted(set(fields) - known)
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; known: "
                           f"{', '.join(sorted(known))}")
+    if fields.get("llm", "endpoint") not in ("endpoint", "sampling"):
+        raise ConfigError(f"llm = {fields['llm']!r}: use \"sampling\" (the MCP client's model) "
+                          "or leave it out (the endpoint of base_url and model)")
     llm = dataclasses.replace(default_llm, **{key: fields[key] for key in _LLM_FIELDS
                                               if key in fields})
     params = AgentParams(**{key: fields[key] for key in _PARAM_FIELDS if key in fields})
     return AgentProfile(name=name, llm=llm, system_prompt=fields.get("system_prompt"),
                         namespaces=_names(fields, "namespaces"), allow=_names(fields, "allow"),
                         deny=_names(fields, "deny"), params=params,
-                        concurrency=int(fields.get("concurrency", DEFAULT_CONCURRENCY)))
+                        concurrency=int(fields.get("concurrency", DEFAULT_CONCURRENCY)),
+                        sampling=fields.get("llm") == "sampling")
 
 
 def _names(fields: Mapping[str, Any], key: str) -> frozenset[str]:

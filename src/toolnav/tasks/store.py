@@ -117,10 +117,12 @@ class DBOSTaskStore:
                             f"{type(error).__name__}: {error}") from None
 
     async def submit(self, task: str, agent: str | None = None,
-                     metadata: dict[str, Any] | None = None) -> str:
+                     metadata: dict[str, Any] | None = None, *, can_ask: bool = False) -> str:
         """Persist *task* for *agent* (default: the first agent) and return its id.
 
         Returns only after the task is stored; a worker serving the agent picks it up.
+        *can_ask*: the submitter can answer questions, so the agent is offered ``ask_user``
+        (`toolnav.tasks.ask_user`; answered with `respond`).
 
         Raises:
             TaskError: no agent served, unknown agent, empty or too long text, metadata not a
@@ -143,13 +145,17 @@ class DBOSTaskStore:
         options: EnqueueOptions = {"workflow_name": WORKFLOW_NAME,
                                    "queue_name": queue_name(agent), "workflow_id": task_id,
                                    "app_version": APP_VERSION}
-        await self._client.enqueue_async(options, agent, task, metadata)
+        await self._client.enqueue_async(options, agent, task, metadata, can_ask)
         return task_id
 
     async def submit_tool(self, tool: str, arguments: dict[str, Any],
-                          metadata: dict[str, Any] | None = None) -> str:
+                          metadata: dict[str, Any] | None = None, *,
+                          responses: dict[str, Any] | None = None,
+                          state: str | None = None) -> str:
         """Persist one call of *tool* with (validated) *arguments* as a task; returns its id
-        once stored. A worker started with a tool runner carries it out.
+        once stored. A worker started with a tool runner carries it out, calling the tool
+        first with *responses* and *state* (answers it gathered before it became a task; see
+        `toolnav.inputs.continue_as_task`).
 
         Raises:
             TaskError: metadata not a JSON object or too large.
@@ -159,7 +165,8 @@ class DBOSTaskStore:
         options: EnqueueOptions = {"workflow_name": TOOL_WORKFLOW_NAME,
                                    "queue_name": TOOL_QUEUE, "workflow_id": task_id,
                                    "app_version": APP_VERSION}
-        await self._client.enqueue_async(options, tool, dict(arguments), metadata)
+        await self._client.enqueue_async(options, tool, dict(arguments), metadata,
+                                         dict(responses or {}), state)
         return task_id
 
     async def get(self, task_id: str) -> TaskInfo:

@@ -5,6 +5,8 @@ Each raises `toolnav.inputs.InputRequired` until it has its answers: as a plain 
 answers an input-required result (MRTR, the ``input-required-result-*`` scenarios); as a task
 (``confirm_delete`` and ``multi_input`` are tagged ``task:optional``) the task parks in
 ``input_required`` until tasks/update brings the answers (``tasks-mrtr-input``).
+``test_tool_with_task`` (``task:required`` and ``task:input-first``) asks by input-required
+results on the plain call and becomes a task once answered (``tasks-mrtr-composition``).
 
 Example:
     toolnav add tests/server/conformance/input_tools.py
@@ -15,6 +17,7 @@ from __future__ import annotations
 from toolnav.inputs import (
     InputRequired,
     client_can,
+    continue_as_task,
     elicitation,
     input_responses,
     list_roots,
@@ -26,7 +29,7 @@ __all__ = ["confirm_delete", "multi_input", "test_input_required_result_capabili
            "test_input_required_result_elicitation", "test_input_required_result_list_roots",
            "test_input_required_result_multi_round", "test_input_required_result_multiple_inputs",
            "test_input_required_result_request_state", "test_input_required_result_sampling",
-           "test_input_required_result_tampered_state"]
+           "test_input_required_result_tampered_state", "test_tool_with_task"]
 
 
 _NAME = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
@@ -161,3 +164,15 @@ def test_input_required_result_capabilities() -> str:
     if wanted:
         raise InputRequired(wanted)
     return "Answered with what the client can do."
+
+
+def test_tool_with_task() -> str:
+    """Ask the user's name on the plain call, then greet them from a durable task."""
+    answer = _accepted(input_responses().get("user_name"))
+    if answer is None:
+        raise InputRequired({"user_name": elicitation("What is your name?", _NAME)})
+    continue_as_task()
+    return f"Hello from the task, {answer.get('name', 'stranger')}!"
+
+
+test_tool_with_task.__toolnav_tags__ = ("task:required", "task:input-first")
