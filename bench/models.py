@@ -139,12 +139,11 @@ def mean_of(values: dict[str, list[float]], keep: Sequence[bool] | None = None
             for metric, column in values.items()}
 
 
-def best_cosines(embedder, catalog, texts: list[str]) -> dict[str, np.ndarray]:
+def best_cosines(embedder, indexed, texts: list[str]) -> dict[str, np.ndarray]:
     """Per catalog source, each request's best cosine against that source's tools (what the
     router's abstention threshold compares)."""
-    entries = catalog.entries()
-    vectors = catalog.embeddings(np.array([entry.id for entry in entries], dtype=np.int64))
-    sources = np.array([entry.tool.source for entry in entries])
+    vectors = indexed.vectors
+    sources = np.array([tool.source for tool in indexed.tools])
     queries = np.concatenate([rows[:1] for rows in embedder.embed_spans(texts,
                                                                         [()] * len(texts))])
     cosines = queries @ vectors.T
@@ -170,10 +169,11 @@ def run_model(name: str, data: Path, home: Path, sample: int, zh: list[dict], se
     directories = [data / s for s in SETS]
     started = time.perf_counter()
     row: dict = {"model": name}
-    with union_catalog(directories, home=home / name, embedder=embedder) as (catalog, sets):
-        print(f"[{name}] catalog {len(catalog)} tools ready in "
+    with union_catalog(directories, home=home / name, embedder=embedder) as (toolnav, sets):
+        indexed = toolnav.maintainer.snapshot()
+        print(f"[{name}] catalog {len(indexed.tools)} tools ready in "
               f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        router = Router.open(catalog)
+        router = Router(indexed, embedder)
         gold_of = {}
         for labelled in sets:
             for query, gold in zip(labelled.queries, labelled.gold, strict=True):
@@ -185,7 +185,7 @@ def run_model(name: str, data: Path, home: Path, sample: int, zh: list[dict], se
             for method in ("dense", "hybrid"):
                 row[(labelled.name, method)] = per_request(router, texts, gold, method)
             row[(labelled.name, "n")] = len(keep)
-            row[(labelled.name, "best")] = best_cosines(embedder, catalog, texts)
+            row[(labelled.name, "best")] = best_cosines(embedder, indexed, texts)
         zh_gold = [gold_of[(item["set"], item["id"])] for item in zh]
         for language, field in (("zh", "query"), ("en", "query_en")):
             for method in ("dense", "hybrid"):
