@@ -132,8 +132,8 @@ def test_eval_abstention_calibrates_a_threshold_that_search_then_uses(tmp_path):
                                  env=env).stdout)
     assert unrelated["abstained"] and unrelated["best_score"] < threshold
     assert not fitting["abstained"] and fitting["candidates"][0]["name"] == "get_weather"
-    assert "drop --plot and --held-out" in toolnav(home, "eval", str(data), "--abstention",
-                                                   "--held-out", check_exit=1).stderr
+    refused = toolnav(home, "eval", str(data), "--abstention", "--held-out", check_exit=1)
+    assert "drop --plot, --held-out and --leave-one-out" in refused.stderr
     assert "is not a number" in toolnav(home, "search", "x", check_exit=1,
                                         env={"TOOLNAV_ABSTAIN_BELOW": "high"}).stderr
     out_of_range = toolnav(home, "search", "x", check_exit=1,
