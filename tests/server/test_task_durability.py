@@ -5,7 +5,6 @@ effect once (a call interrupted by the kill is run again with the same idempoten
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import subprocess
@@ -24,8 +23,8 @@ from tests.server.conftest import (
 )
 from tests.server.tasks_support import agents_file, build_task_home
 from tests.sources.services import REPO_ROOT
-from tests.tasks.harness import record_then_answer
-from toolnav.tasks import FINISHED, DBOSTaskStore
+from tests.tasks.harness import check_each_effect_once, record_then_answer, wait_until_finished
+from toolnav.tasks import DBOSTaskStore
 from toolnav.testing import FakeLLM
 
 TASKS = int(os.environ.get("TOOLNAV_DURABILITY_TASKS", "100"))
@@ -69,11 +68,7 @@ async def test_server_sigkill_mid_run_loses_nothing_and_repeats_no_effect(
                 server.wait(10)
                 killed_at = time.monotonic()
                 server = _serve(home, port, args, ledger, log)
-                deadline = time.monotonic() + 150
-                while any(info.status not in FINISHED
-                          for info in await store.list(limit=TASKS + 1)):
-                    assert time.monotonic() < deadline, "tasks still unfinished after 150 s"
-                    await anyio.sleep(0.2)
+                await wait_until_finished(store, TASKS, 150)
                 recovery_seconds = time.monotonic() - killed_at
                 infos = [await store.get(task_id) for task_id in ids]
         finally:
@@ -82,19 +77,7 @@ async def test_server_sigkill_mid_run_loses_nothing_and_repeats_no_effect(
 
     assert in_flight > 0, "the kill found no task running; the test proved nothing"
     assert len(infos) == TASKS and len({info.id for info in infos}) == TASKS  # none lost
-    failed = [info for info in infos if info.status != "completed"]
-    assert all(info.status == "failed" and info.error for info in failed), failed[:3]
-    completed = [info for info in infos if info.status == "completed"]
-    effects = [line.split("\t") for line in (ledger / "effects.log").read_text().splitlines()]
-    attempts = collections.Counter(line.split("\t")[0] for line in
-                                   (ledger / "attempts.log").read_text().splitlines())
-    keys = [key for key, _ in effects]
-    assert len(keys) == len(set(keys)), "a side effect was executed twice"
-    by_task = collections.Counter(key.split(":")[0] for key in keys)
-    assert all(by_task[info.id] == 1 for info in completed)
-    assert {label for _, label in effects} >= {info.task for info in completed}
-    assert max(attempts.values()) <= 2  # a call is retried only after the one kill
-    retried = sum(count == 2 for count in attempts.values())
+    completed, failed, retried = check_each_effect_once(infos, ledger)
     print(f"\n{TASKS} tasks through toolnav serve: {len(completed)} completed, {len(failed)} "
           f"failed; {in_flight} running at the SIGKILL; {retried} interrupted tool call(s) "
           f"retried with their key; all finished {recovery_seconds:.1f} s after the kill")

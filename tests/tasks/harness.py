@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +20,39 @@ from toolnav.agent import AgentParams
 from toolnav.agent.loop import CurrentRouter
 from toolnav.config import LLMSettings
 from toolnav.runtime import Toolnav
-from toolnav.tasks import AgentProfile, TaskWorker, build_agents
+from toolnav.tasks import FINISHED, AgentProfile, DBOSTaskStore, TaskInfo, TaskWorker, build_agents
 from toolnav.testing import text, tool_call
 
 TOOLS = Path(__file__).with_name("task_tools.py")
+
+
+async def wait_until_finished(store: DBOSTaskStore, tasks: int, seconds: float) -> None:
+    """Poll until the newest *tasks* + 1 tasks are all finished; fail after *seconds*."""
+    deadline = time.monotonic() + seconds
+    while any(info.status not in FINISHED for info in await store.list(limit=tasks + 1)):
+        assert time.monotonic() < deadline, f"tasks still unfinished after {seconds:.0f} s"
+        await asyncio.sleep(0.2)
+
+
+def check_each_effect_once(infos: list[TaskInfo], ledger: Path
+                           ) -> tuple[list[TaskInfo], list[TaskInfo], int]:
+    """Assert that every task ended completed or failed with a reason and that the counting
+    tool's ledger holds each completed task's effect exactly once (a call retried at most
+    once, after the kill); returns the completed and failed tasks and the retried calls."""
+    failed = [info for info in infos if info.status != "completed"]
+    assert all(info.status == "failed" and info.error for info in failed), failed[:3]
+    completed = [info for info in infos if info.status == "completed"]
+    effects = [line.split("\t") for line in (ledger / "effects.log").read_text().splitlines()]
+    attempts = collections.Counter(line.split("\t")[0] for line in
+                                   (ledger / "attempts.log").read_text().splitlines())
+    keys = [key for key, _ in effects]
+    assert len(keys) == len(set(keys)), "a side effect was executed twice"
+    # Each completed task recorded its own text exactly once, under its own task id.
+    by_task = collections.Counter(key.split(":")[0] for key in keys)
+    assert all(by_task[info.id] == 1 for info in completed)
+    assert {label for _, label in effects} >= {info.task for info in completed}
+    assert max(attempts.values()) <= 2  # a call is retried only after the one kill
+    return completed, failed, sum(count == 2 for count in attempts.values())
 
 
 def record_then_answer(body: dict[str, Any]) -> dict[str, Any]:

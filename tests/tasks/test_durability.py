@@ -7,7 +7,6 @@ after its effect (the kill) is run again with the same idempotency key.
 
 from __future__ import annotations
 
-import collections
 import json
 import os
 import signal
@@ -19,8 +18,13 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.tasks.harness import open_catalog, record_then_answer
-from toolnav.tasks import FINISHED, DBOSTaskStore, sqlite_url
+from tests.tasks.harness import (
+    check_each_effect_once,
+    open_catalog,
+    record_then_answer,
+    wait_until_finished,
+)
+from toolnav.tasks import DBOSTaskStore, sqlite_url
 from toolnav.testing import FakeLLM
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,11 +64,7 @@ async def test_sigkill_mid_run_loses_nothing_and_repeats_no_effect(tmp_path):
                 worker.wait(10)
                 killed_at = time.monotonic()
                 worker = _start_worker(home, database, llm.base_url, ledger)
-                deadline = time.monotonic() + 120
-                while any(info.status not in FINISHED
-                          for info in await store.list(limit=TASKS + 1)):
-                    assert time.monotonic() < deadline, "tasks still unfinished after 120 s"
-                    await anyio.sleep(0.2)
+                await wait_until_finished(store, TASKS, 120)
                 recovery_seconds = time.monotonic() - killed_at
                 infos = [await store.get(task_id) for task_id in ids]
         finally:
@@ -72,20 +72,7 @@ async def test_sigkill_mid_run_loses_nothing_and_repeats_no_effect(tmp_path):
             worker.wait(10)
 
     assert in_flight > 0, "the kill found no task running; the test proved nothing"
-    failed = [info for info in infos if info.status != "completed"]
-    assert all(info.status == "failed" and info.error for info in failed), failed[:3]
-    completed = [info for info in infos if info.status == "completed"]
-    effects = [line.split("\t") for line in (ledger / "effects.log").read_text().splitlines()]
-    attempts = collections.Counter(line.split("\t")[0] for line in
-                                   (ledger / "attempts.log").read_text().splitlines())
-    keys = [key for key, _ in effects]
-    assert len(keys) == len(set(keys)), "a side effect was executed twice"
-    # Each completed task recorded its own text exactly once, under its own task id.
-    by_task = collections.Counter(key.split(":")[0] for key in keys)
-    assert all(by_task[info.id] == 1 for info in completed)
-    assert {label for _, label in effects} >= {info.task for info in completed}
-    assert max(attempts.values()) <= 2  # a call is retried only after the one kill
-    retried = sum(count == 2 for count in attempts.values())
+    completed, failed, retried = check_each_effect_once(infos, ledger)
     print(f"\n{TASKS} tasks: {len(completed)} completed, {len(failed)} failed; "
           f"{in_flight} running at the kill; {retried} interrupted tool call(s) retried with "
           f"their key; all finished {recovery_seconds:.1f} s after the kill")
