@@ -32,6 +32,25 @@ async def call(client, name: str, arguments: dict):
     return await client.call_tool("call_tool", {"name": name, "arguments": arguments})
 
 
+async def call_beside_healthy_calls(client, name: str, arguments: dict
+                                    ) -> tuple[object, int, list[str]]:
+    """Call *name* while ten calls go to the healthy server; returns its result, how many
+    healthy calls had been answered when it returned, and all their answers."""
+    answers: list[str] = []
+
+    async def healthy_calls() -> None:
+        for value in range(10):
+            result = await call(client, "healthy__add", {"a": value, "b": 1})
+            assert not result.is_error, text(result)
+            answers.append(text(result))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(healthy_calls)
+        result = await call(client, name, arguments)
+        answered_meanwhile = len(answers)
+    return result, answered_meanwhile, answers
+
+
 async def test_hung_and_dying_downstreams_affect_only_their_own_calls(tmp_path,
                                                                       hashing_embedder):
     servers = tmp_path / "servers.json"
@@ -43,18 +62,8 @@ async def test_hung_and_dying_downstreams_affect_only_their_own_calls(tmp_path,
         async with RuntimeBackend(toolnav, call_timeout_seconds=6) as backend, \
                 Client(Gateway(backend).mcp_server()) as client:
             assert not (await call(client, "healthy__add", {"a": 1, "b": 2})).is_error
-            answers: list[str] = []
-
-            async def healthy_calls() -> None:
-                for value in range(10):
-                    result = await call(client, "healthy__add", {"a": value, "b": 1})
-                    assert not result.is_error, text(result)
-                    answers.append(text(result))
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(healthy_calls)
-                hung = await call(client, "hang__hang", {})
-                assert len(answers) == 10  # all answered while the hung call waited
+            hung, answered_meanwhile, _ = await call_beside_healthy_calls(client, "hang__hang", {})
+            assert answered_meanwhile == 10  # all answered while the hung call waited
             assert hung.is_error and "'hang'" in text(hung) and "timed out after 6 s" in text(hung)
 
             died = await call(client, "die__die", {})
@@ -89,17 +98,8 @@ async def test_garbage_on_stdout_fails_only_that_servers_calls(tmp_path, hashing
                                   servers={**configs, "broken": stdio_config("garbage")})
         async with RuntimeBackend(toolnav, call_timeout_seconds=5) as backend, \
                 Client(Gateway(backend).mcp_server()) as client:
-            answers: list[str] = []
-
-            async def healthy_calls() -> None:
-                for value in range(10):
-                    result = await call(client, "healthy__add", {"a": value, "b": 1})
-                    assert not result.is_error, text(result)
-                    answers.append(text(result))
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(healthy_calls)
-                broken = await call(client, "broken__add", {"a": 1, "b": 2})
+            broken, _, answers = await call_beside_healthy_calls(client, "broken__add",
+                                                                 {"a": 1, "b": 2})
             assert len(answers) == 10  # the healthy server answered every call meanwhile
             message = text(broken)
             assert broken.is_error and message.startswith("MCP server 'broken'")
