@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolnav.embed import MiniLMEmbedder, embed_with_spans, tuned_model_dir
+from toolnav.embed import MiniLMEmbedder, RequestMemo, embed_with_spans, tuned_model_dir
 from toolnav.evaluation.evaluate import load_queries
 from toolnav.route import METHODS, Router, intent_spans
 from toolnav.runtime import Toolnav
@@ -47,27 +47,6 @@ def build_catalog(home: Path, tools: int, cache: Path | None) -> Toolnav:
     print(f"catalog: {report.tools} tools ({report.embedded} embedded now, "
           f"{report.cached} cached) in {report.seconds:.1f} s", flush=True)
     return toolnav
-
-
-class MemoEmbedder:
-    """The real embedder behind a memo, to time routing with embedding taken out."""
-
-    def __init__(self, embedder):
-        self._embedder = embedder
-        self.model_id, self.dim = embedder.model_id, embedder.dim
-        self._memo: dict[tuple, np.ndarray] = {}
-
-    def embed(self, texts):
-        return np.concatenate(self.embed_spans(texts, [()] * len(texts)))
-
-    def embed_spans(self, texts, spans):
-        keys = [(text, tuple(text_spans)) for text, text_spans in zip(texts, spans, strict=True)]
-        missing = [key for key in dict.fromkeys(keys) if key not in self._memo]
-        if missing:
-            found = embed_with_spans(self._embedder, [text for text, _ in missing],
-                                     [text_spans for _, text_spans in missing])
-            self._memo.update(zip(missing, found, strict=True))
-        return [self._memo[key] for key in keys]
 
 
 def time_embedding(embedder, requests: list[str], samples: int) -> tuple[float, float]:
@@ -145,7 +124,7 @@ def main() -> int:
         peer_p50, peer_p99 = time_embedding(peer, requests, args.requests)
         print(f"embedding alone, {encoder}: p50 {peer_p50:.2f} ms, p99 {peer_p99:.2f} ms "
               f"({default} / {encoder} p50: {p50 / peer_p50:.2f}x)")
-    memo_router = Router(indexed, MemoEmbedder(toolnav.embedder))
+    memo_router = Router(indexed, RequestMemo(toolnav.embedder))
     for method in ("dense", "hybrid"):  # embed every text once, outside the timing
         memo_router.route_batch(requests[:max(args.requests, args.batch)], method=method)
     print(f"\nembedding excluded (memoised request vectors)\n{header}")

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from toolnav.config import DEFAULT_THREADS
-from toolnav.embed.base import Embedder, embed_with_spans
+from toolnav.embed.base import Embedder, RequestMemo, embed_with_spans
 from toolnav.embed.local import TUNING_FILE, MiniLMEmbedder
 
-__all__ = ["TUNED_MODEL_DIR", "Embedder", "MiniLMEmbedder", "embed_with_spans",
+__all__ = ["TUNED_MODEL_DIR", "Embedder", "MiniLMEmbedder", "RequestMemo", "embed_with_spans",
            "load_default_embedder", "tuned_model_dir"]
 
 # `toolnav tune` writes the tuned model here, under the toolnav home.

@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Embedder", "Span", "embed_with_spans"]
+__all__ = ["Embedder", "RequestMemo", "Span", "embed_with_spans"]
 
 Span = tuple[int, int]  # (start, end) character offsets into a text
 
@@ -51,3 +51,32 @@ def embed_with_spans(embedder: Embedder, texts: Sequence[str],
     vectors = embedder.embed([piece for group in pieces for piece in group])
     bounds = np.cumsum([0, *(len(group) for group in pieces)])
     return [vectors[bounds[i]:bounds[i + 1]] for i in range(len(pieces))]
+
+
+class RequestMemo:
+    """*embedder*, remembering request vectors (`embed_spans`); tools pass straight through.
+
+    For callers that route the same requests many times (evaluation folds, latency benchmarks
+    that take the model out): the second routing of a request costs no forward pass.
+    """
+
+    def __init__(self, embedder: Embedder):
+        self._embedder = embedder
+        self._spans: dict[tuple[str, tuple[Span, ...]], np.ndarray] = {}
+        self.model_id, self.dim = embedder.model_id, embedder.dim
+        self.tuned = getattr(embedder, "tuned", False)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The wrapped embedder's tool vectors (not remembered)."""
+        return self._embedder.embed(texts)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
+                    ) -> list[np.ndarray]:
+        """As `embed_with_spans` on the wrapped embedder, each (text, spans) computed once."""
+        keys = [(text, tuple(text_spans)) for text, text_spans in zip(texts, spans, strict=True)]
+        missing = list(dict.fromkeys(key for key in keys if key not in self._spans))
+        if missing:
+            vectors = embed_with_spans(self._embedder, [text for text, _ in missing],
+                                       [list(text_spans) for _, text_spans in missing])
+            self._spans.update(zip(missing, vectors, strict=True))
+        return [self._spans[key] for key in keys]

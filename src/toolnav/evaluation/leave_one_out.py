@@ -29,8 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from toolnav.config import RouteParams
-from toolnav.embed import Embedder, embed_with_spans
-from toolnav.embed.base import Span
+from toolnav.embed import Embedder, RequestMemo
 from toolnav.errors import ConfigError, SourceError
 from toolnav.evaluation.evaluate import (
     CURVE_DEPTH,
@@ -219,7 +218,7 @@ def leave_one_out(directories: Sequence[Path], *, home: Path, tuner: Tuner,
                        ) as (toolnav, sets):
         names = [labelled.name for labelled in sets]
         pairs = _disjoint_pairs(names, disjoint)
-        request_embedder = _Memo(toolnav.embedder)
+        request_embedder = RequestMemo(toolnav.embedder)
         indexed = toolnav.maintainer.snapshot()
         tuning, held_out = {}, {}
         for labelled in sets:
@@ -353,26 +352,4 @@ def _fold_metrics(router: Router, requests: Requests, threshold: float, disjoint
     metrics[f"recall@{ABSTENTION_K} lost"] = float(recall[best < threshold].sum() / len(recall))
     return {**metrics, "curve": row.recall_curve}
 
-
-class _Memo:
-    """The embedder, remembering request vectors: folds route the same requests many times."""
-
-    def __init__(self, embedder: Embedder):
-        self._embedder = embedder
-        self._spans: dict[tuple[str, tuple[Span, ...]], np.ndarray] = {}
-        self.model_id, self.dim = embedder.model_id, embedder.dim
-        self.tuned = getattr(embedder, "tuned", False)
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embedder.embed(texts)
-
-    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
-                    ) -> list[np.ndarray]:
-        keys = [(text, tuple(text_spans)) for text, text_spans in zip(texts, spans, strict=True)]
-        missing = list(dict.fromkeys(key for key in keys if key not in self._spans))
-        if missing:
-            vectors = embed_with_spans(self._embedder, [text for text, _ in missing],
-                                       [list(text_spans) for _, text_spans in missing])
-            self._spans.update(zip(missing, vectors, strict=True))
-        return [self._spans[key] for key in keys]
 
