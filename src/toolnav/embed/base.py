@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Embedder", "RequestMemo", "Span", "embed_with_spans"]
+__all__ = ["Embedder", "RequestMemo", "Span", "WrappedEmbedder", "embed_with_spans"]
 
 Span = tuple[int, int]  # (start, end) character offsets into a text
 
@@ -53,7 +53,22 @@ def embed_with_spans(embedder: Embedder, texts: Sequence[str],
     return [vectors[bounds[i]:bounds[i + 1]] for i in range(len(pieces))]
 
 
-class RequestMemo:
+class WrappedEmbedder:
+    """Base of embedders that change how *embedder* embeds requests (`embed_spans`): tools
+    pass straight through, and the model id, dimension and ``tuned`` flag are the wrapped
+    one's."""
+
+    def __init__(self, embedder: Embedder):
+        self._embedder = embedder
+        self.model_id, self.dim = embedder.model_id, embedder.dim
+        self.tuned = getattr(embedder, "tuned", False)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The wrapped embedder's tool vectors."""
+        return self._embedder.embed(texts)
+
+
+class RequestMemo(WrappedEmbedder):
     """*embedder*, remembering request vectors (`embed_spans`); tools pass straight through.
 
     For callers that route the same requests many times (evaluation folds, latency benchmarks
@@ -61,14 +76,8 @@ class RequestMemo:
     """
 
     def __init__(self, embedder: Embedder):
-        self._embedder = embedder
+        super().__init__(embedder)
         self._spans: dict[tuple[str, tuple[Span, ...]], np.ndarray] = {}
-        self.model_id, self.dim = embedder.model_id, embedder.dim
-        self.tuned = getattr(embedder, "tuned", False)
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """The wrapped embedder's tool vectors (not remembered)."""
-        return self._embedder.embed(texts)
 
     def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
                     ) -> list[np.ndarray]:

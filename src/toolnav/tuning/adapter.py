@@ -22,7 +22,7 @@ import numpy as np
 
 from toolnav.config import RouteParams
 from toolnav.embed import Embedder, embed_with_spans
-from toolnav.embed.base import Span
+from toolnav.embed.base import Span, WrappedEmbedder
 from toolnav.errors import EmbeddingError
 from toolnav.evaluation.leave_one_out import TuningContext
 from toolnav.route import Router
@@ -91,16 +91,12 @@ def fit_adapter(requests: np.ndarray, gold: Sequence[Sequence[int]], groups: Seq
     return (identity + delta).detach().numpy().astype(np.float32)
 
 
-class AdaptedEmbedder:
+class AdaptedEmbedder(WrappedEmbedder):
     """*embedder* for tools, *embedder* then ``W`` for requests (see the module docstring)."""
 
     def __init__(self, embedder: Embedder, weights: np.ndarray):
-        self._embedder, self._weights = embedder, weights
-        self.model_id, self.dim = embedder.model_id, embedder.dim
-        self.tuned = getattr(embedder, "tuned", False)
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embedder.embed(texts)
+        super().__init__(embedder)
+        self._weights = weights
 
     def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]
                     ) -> list[np.ndarray]:
