@@ -98,6 +98,11 @@ def _agent(name: str) -> Agent:
                         f"{', '.join(sorted(_agents)) or 'no agents'}") from None
 
 
+def _step_key() -> str:
+    """The idempotency key of the running step: the same when the step is run again."""
+    return f"{DBOS.workflow_id}:{DBOS.step_id}"
+
+
 @DBOS.step(name=START_STEP)
 async def _start(agent_name: str, text: str, can_ask: bool) -> dict[str, Any]:
     state = await _agent(agent_name).start(text)
@@ -114,8 +119,7 @@ async def _ask(agent_name: str, state: RunState) -> dict[str, Any]:
 
 @DBOS.step(name=TOOL_STEP)
 async def _call(agent_name: str, state: RunState, planned: PlannedCall) -> dict[str, Any]:
-    key = f"{DBOS.workflow_id}:{DBOS.step_id}"
-    return await _agent(agent_name).call_tool(state, planned, idempotency_key=key)
+    return await _agent(agent_name).call_tool(state, planned, idempotency_key=_step_key())
 
 
 @DBOS.step(name=ASK_USER_STEP)
@@ -163,8 +167,7 @@ async def _run_tool(tool_name: str, arguments: dict[str, Any], responses: dict[s
                     state: str | None) -> dict[str, Any]:
     if not _tool_runner:
         raise TaskError("this worker runs no tool tasks (it was started without a tool runner)")
-    return await _tool_runner[0](tool_name, arguments, f"{DBOS.workflow_id}:{DBOS.step_id}",
-                                 responses, state)
+    return await _tool_runner[0](tool_name, arguments, _step_key(), responses, state)
 
 
 @DBOS.workflow(name=TOOL_WORKFLOW_NAME, max_recovery_attempts=MAX_RECOVERY_ATTEMPTS)
