@@ -16,7 +16,7 @@ from tests.tasks.harness import (
     record_then_answer,
 )
 from toolnav.errors import TaskError, TaskNotFound
-from toolnav.tasks import FINISHED, sqlite_url
+from toolnav.tasks import FINISHED, DBOSTaskStore, sqlite_url
 from toolnav.testing import FakeLLM
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.anyio]
@@ -214,3 +214,13 @@ async def test_finished_tasks_are_purged_after_their_ttl(tmp_path, catalog, exec
                 await anyio.sleep(0.1)
             else:
                 pytest.fail("the finished task was not purged")
+
+
+async def test_list_reads_past_its_first_page_for_the_tasks_a_filter_keeps(tmp_path):
+    async with DBOSTaskStore(sqlite_url(tmp_path), agents=["agent-1"]) as store:
+        for n in range(7):
+            await store.submit(f"task {n}", metadata={"n": n})
+        kept = await store.list(limit=2, where=lambda info: info.metadata["n"] % 3 == 0)
+        assert [info.metadata["n"] for info in kept] == [6, 3]  # newest first, past page one
+        assert len(await store.list(limit=5, where=lambda info: True)) == 5
+        assert await store.list(limit=3, where=lambda info: False) == []

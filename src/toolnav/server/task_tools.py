@@ -220,9 +220,9 @@ class TaskTools:
             return await self._submit(ctx, valid)
         if name == LIST_TASKS.name:
             infos = await self.store.list(valid.get("status"), valid.get("agent"),
-                                          int(valid.get("limit", 50)))
-            return structured_result({"tasks": [_summary(info) for info in infos
-                                                if self._visible(ctx, info)]}), "ok"
+                                          int(valid.get("limit", 50)),
+                                          where=lambda info: self._visible(ctx, info))
+            return structured_result({"tasks": [_summary(info) for info in infos]}), "ok"
         info = await self._find(ctx, valid["id"])
         if name == CANCEL_TASK.name:
             info = await self.store.cancel(info.id)

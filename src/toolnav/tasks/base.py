@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from toolnav.tasks.models import TaskInfo
@@ -34,8 +35,9 @@ class TaskStore(Protocol):
         ...
 
     async def list(self, status: str | None = None, agent: str | None = None,
-                   limit: int = 100) -> list[TaskInfo]:
-        """Tasks, newest first."""
+                   limit: int = 100, where: Callable[[TaskInfo], bool] | None = None
+                   ) -> list[TaskInfo]:
+        """Tasks, newest first: up to *limit* of those *where* keeps."""
         ...
 
     async def purge(self, older_than_seconds: float) -> int:

@@ -19,7 +19,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -236,8 +236,10 @@ class DBOSTaskStore:
         return await self._status(task_id, load_output=False)
 
     async def list(self, status: str | None = None, agent: str | None = None,
-                   limit: int = 100) -> list[TaskInfo]:
-        """Tasks, newest first, optionally of one status and one agent (without steps).
+                   limit: int = 100, where: Callable[[TaskInfo], bool] | None = None
+                   ) -> list[TaskInfo]:
+        """Tasks, newest first, optionally of one status and one agent (without steps), up to
+        *limit* of those *where* keeps (read page by page until that many are found).
 
         Raises:
             TaskError: unknown status or agent, or a limit below 1.
@@ -250,13 +252,23 @@ class DBOSTaskStore:
             raise TaskError(f"unknown agent {agent!r}; agents: {', '.join(self.agents)}")
         if limit < 1:
             raise TaskError(f"limit must be at least 1, got {limit}")
-        found = await self._client.list_workflows_async(
-            name=WORKFLOW_NAME, status=engine, queue_name=queue_name(agent) if agent else None,
-            limit=limit, sort_desc=True, load_output=False)
-        infos = [_info(record) for record in found]
-        for info in infos:
-            await self._check_input(info)
-        return [info for info in infos if status is None or info.status == status]
+        kept: list[TaskInfo] = []
+        offset = 0
+        while True:
+            found = await self._client.list_workflows_async(
+                name=WORKFLOW_NAME, status=engine,
+                queue_name=queue_name(agent) if agent else None, limit=limit, offset=offset,
+                sort_desc=True, load_output=False)
+            for record in found:
+                info = _info(record)
+                await self._check_input(info)  # working or waiting for input
+                if (status is None or info.status == status) and (where is None or where(info)):
+                    kept.append(info)
+                    if len(kept) == limit:
+                        return kept
+            if len(found) < limit:
+                return kept
+            offset += limit
 
     async def purge(self, older_than_seconds: float) -> int:
         """Delete tasks that finished more than *older_than_seconds* ago; returns how many."""
