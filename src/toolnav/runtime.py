@@ -63,6 +63,10 @@ def configure_process(settings: Settings | None = None) -> None:
             sys.modules["numba"].config.THREADING_LAYER = "workqueue"
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(int(threads))
+    if "numpy" in sys.modules:  # BLAS read OMP_NUM_THREADS when numpy loaded: too late
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(int(os.environ["OMP_NUM_THREADS"]), user_api="blas")
     handler = logging.StreamHandler()
     handler.setLevel(logging.WARNING)  # libraries that set their own loggers to DEBUG stay quiet
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

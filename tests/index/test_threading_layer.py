@@ -1,5 +1,6 @@
 """numba's parallel kernels must neither slow torch down nor crash when used from threads."""
 
+import os
 import subprocess
 import sys
 
@@ -67,3 +68,21 @@ def test_indexes_built_and_searched_from_two_threads_at_once():
                              text=True, timeout=240)
     assert process.returncode == 0, process.stderr[-500:]
     assert process.stdout.strip() == "[(64, 10), (64, 10)]"
+
+
+BLAS_THREADS = """
+import numpy  # loaded first, as it is at every entry point: OMP_NUM_THREADS is read too late
+from threadpoolctl import threadpool_info
+from toolnav.config import Settings
+from toolnav.runtime import configure_process
+configure_process(Settings(threads=1))
+print(sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}))
+"""
+
+
+def test_blas_uses_the_configured_threads_though_numpy_loaded_first():
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    process = subprocess.run([sys.executable, "-c", BLAS_THREADS], capture_output=True,
+                             text=True, timeout=120, check=True, env=env)
+    assert process.stdout.strip().splitlines()[-1] == "[1]", process.stdout

@@ -82,7 +82,7 @@ def _one_blas_thread() -> None:
     """BLAS on one thread in this process. Searches run side by side on worker threads, each a
     few small matrix products; a BLAS thread pool per product only makes them wait for each
     other (bench/server.py at 10,000 tools: 14 -> 23 requests/s on the loaded 2-core VM).
-    Set here and not by `OPENBLAS_NUM_THREADS`: numpy is loaded before any command runs."""
+    This overrides the ``settings.threads`` that `configure_process` gave BLAS."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1, user_api="blas")
