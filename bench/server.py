@@ -15,7 +15,15 @@ anyio tasks) post ``tools/call search_tools`` for every request, statelessly (pr
 run, p50/p99 latency of a request (send to parsed answer), recall@5 (share of gold tools
 among the five returned, averaged over requests) overall and per set, and the server process's
 CPU time per request (user + system, all its threads: on a shared machine a steadier figure
-than wall time; 2,000 / that is the requests/s two idle cores would give).
+than wall time; 2,000 / that is the requests/s two idle cores would give) and the load
+generator's own CPU time per request (it shares the machine's cores with the server).
+
+Two more servers are always measured, to show where the time goes:
+bench/toolnav_pre_embedded.py, toolnav's gateway with the request encoder taken out (request
+vectors computed before the run: everything a search costs but the forward pass); and
+bench/sdk_floor_peer.py, the same MCP SDK HTTP stack and uvicorn settings answering
+``search_tools`` with a fixed answer of the same size and no search at all, the ceiling of any
+gateway on this SDK and transport on this machine.
 
 The peer's virtualenv (FastMCP's pins clash with ours; 4.1.6 needs a certifi override here,
 see ../shared/notes/mcp-ecosystem.md):
@@ -59,6 +67,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 DATASETS = ("seal_tools", "toolbench", "gorilla_apibench", "metatool", "api_bank")
 PEER_SCRIPT = Path(__file__).with_name("fastmcp_peer.py")
+FLOOR_SCRIPT = Path(__file__).with_name("sdk_floor_peer.py")
+PRE_EMBEDDED_SCRIPT = Path(__file__).with_name("toolnav_pre_embedded.py")
 PROTOCOL = "2026-07-28"
 K = 5
 
@@ -80,6 +90,7 @@ class Run:
     recalls: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
     cpu_seconds: float = 0.0
+    client_cpu_seconds: float = 0.0
 
     def row(self) -> str:
         count = len(self.latencies_ms)
@@ -89,7 +100,8 @@ class Run:
                             for name, values in sorted(self.recalls.items()))
         return (f"{self.name:8s} {count / self.seconds:8.1f} {np.percentile(lat, 50):8.1f} "
                 f"{np.percentile(lat, 99):8.1f} {statistics.fmean(every):9.3f} {self.errors:6d}"
-                f" {self.cpu_seconds / count * 1000:8.1f}   {per_set}")
+                f" {self.cpu_seconds / count * 1000:8.1f}"
+                f" {self.client_cpu_seconds / count * 1000:9.1f}   {per_set}")
 
 
 def build_catalog(home: Path, tools: int, cache: Path | None) -> Toolnav:
@@ -244,9 +256,10 @@ def measure(name: str, server: tuple[str, int], requests: Sequence[Request],
             arguments: dict[str, Any], clients: int, warmup: int) -> Run:
     url, pid = server
     anyio.run(load, f"{name}-warm", url, requests[:warmup], arguments, clients)
-    began = cpu_seconds(pid)
+    began, client_began = cpu_seconds(pid), time.process_time()
     run = anyio.run(load, name, url, requests, arguments, clients)
     run.cpu_seconds = cpu_seconds(pid) - began
+    run.client_cpu_seconds = time.process_time() - client_began
     print(f"{run.row()}   (load average {os.getloadavg()[0]:.1f})", flush=True)
     return run
 
@@ -277,13 +290,29 @@ def main() -> int:
     print(f"{len(requests)} requests ({args.requests} per set), {args.clients} concurrent "
           f"clients, Streamable HTTP on loopback, {os.cpu_count()} CPUs\n")
     print(f"{'gateway':8s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'recall@5':>9s} "
-          f"{'errors':>6s} {'CPU ms':>8s}   recall@5 per set")
+          f"{'errors':>6s} {'CPU ms':>8s} {'client ms':>9s}   recall@5 per set")
     port = free_port()
     toolnav_command = [sys.executable, "-m", "toolnav", "--home", str(home), "serve",
                        "--http", f"127.0.0.1:{port}"]
     with gateway_process(toolnav_command, port, home / "bench-server-toolnav.log", env,
                          {"k": K}) as server:
         measure("toolnav", server, requests, {"k": K}, args.clients, args.warmup)
+    requests_file = home / "bench-server-requests.jsonl"
+    requests_file.write_text("".join(json.dumps(request.text) + "\n" for request in requests),
+                             encoding="utf-8")
+    port = free_port()
+    pre_embedded_command = [sys.executable, str(PRE_EMBEDDED_SCRIPT), str(home),
+                            str(requests_file), str(port)]
+    if args.embedding_cache:
+        pre_embedded_command += ["--embedding-cache", str(args.embedding_cache)]
+    with gateway_process(pre_embedded_command, port, home / "bench-server-pre-embedded.log",
+                         env, {"k": K}) as server:
+        measure("no-model", server, requests, {"k": K}, args.clients, args.warmup)
+    port = free_port()
+    floor_command = [sys.executable, str(FLOOR_SCRIPT), str(tools_file), str(port), "--k", str(K)]
+    with gateway_process(floor_command, port, home / "bench-server-floor.log", env,
+                         {}) as server:
+        measure("sdkfloor", server, requests, {}, args.clients, args.warmup)
     if args.peer_python is None:
         print("peer skipped: pass --peer-python (see the docstring)")
         return 0

@@ -14,7 +14,6 @@ import contextlib
 import ipaddress
 import json
 import logging
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -64,28 +63,6 @@ def _package_version() -> str:
         return version("toolnav")
     except PackageNotFoundError:
         return ""
-
-
-def _configure_logging(level: int) -> None:
-    """JSON lines on stderr (stdout may be the MCP stdio channel)."""
-    from toolnav.server.logs import JSONLinesFormatter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JSONLinesFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    logging.getLogger("toolnav").setLevel(level)
-
-
-def _one_blas_thread() -> None:
-    """BLAS on one thread in this process. Searches run side by side on worker threads, each a
-    few small matrix products; a BLAS thread pool per product only makes them wait for each
-    other (bench/server.py at 10,000 tools: 14 -> 23 requests/s on the loaded 2-core VM).
-    This overrides the ``settings.threads`` that `configure_process` gave BLAS."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1, user_api="blas")
 
 
 def serve(
@@ -138,6 +115,7 @@ def serve(
         CatalogSync,
         Gateway,
         HTTPOptions,
+        configure_server_process,
         serve_http,
         serve_stdio,
     )
@@ -164,8 +142,7 @@ def serve(
                                "pass --config servers.json")
         with progress() as update:  # index before the first client waits for it
             toolnav.router(state.settings.route, update)
-        _configure_logging(logging.INFO if verbose or listen else logging.WARNING)
-        _one_blas_thread()
+        configure_server_process(logging.INFO if verbose or listen else logging.WARNING)
         syncs: list[CatalogSync] = []
 
         async def changed(server: str) -> None:  # the pool's list_changed hook
