@@ -46,7 +46,7 @@ TOOL = Tool("add_numbers", "Add two integers.", {
 
 class OneToolRouter:
     def route(self, request: str, k: int = 5, **options: Any) -> RouteResult:
-        return RouteResult(request=request, abstained=False, best_score=1.0,
+        return RouteResult(request=request, abstained=False, best_score=1.0, lift=0.5,
                            candidates=[Candidate(tool=TOOL, score=1.0, rank=1)])
 
 

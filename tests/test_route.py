@@ -2,13 +2,14 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from tests.conftest import make_tool
-from toolnav.config import BUNDLED_DENSE_WEIGHT, TUNED_DENSE_WEIGHT, RouteParams
+from toolnav.config import BUNDLED_DENSE_WEIGHT, TUNED_DENSE_WEIGHT, RouteParams, Settings
 from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.evaluation.abstention import abstention_report, calibrate_threshold, fit_scores
-from toolnav.route import ToolFilter, intent_spans, split_intents
+from toolnav.route import CENTROID_SAMPLE, ToolFilter, intent_spans, split_intents
 from toolnav.runtime import Toolnav
 
 TOOLS = [
@@ -182,6 +183,75 @@ def test_best_score_separates_fitting_from_unrelated_requests(toolnav):
     calibrated = toolnav.router(RouteParams(abstain_below=threshold))
     assert calibrated.route("recommend a recipe for lasagne with spinach", k=1).abstained
     assert not calibrated.route("convert 30 dollars to euros", k=1).abstained
+
+
+def test_lift_is_the_best_cosine_above_the_mean_cosine_of_the_searchable_tools(
+        tmp_path, hashing_embedder):
+    with Toolnav.open(tmp_path, embedder=hashing_embedder) as small:
+        small.catalog.add_tools(TOOLS[:4], source="daily")
+        small.catalog.add_tools(TOOLS[4:], source="travel")
+        snapshot = small.maintainer.snapshot()
+        request = "translate this email into French"
+        query = hashing_embedder.embed([request])[0]
+        cosines = dict(zip(snapshot.names, snapshot.vectors @ query, strict=True))
+        router = small.router(RouteParams())
+        whole = router.route(request, k=1)
+        assert whole.best_score == pytest.approx(max(cosines.values()), abs=1e-5)
+        assert whole.lift == pytest.approx(
+            whole.best_score - np.mean(list(cosines.values())), abs=1e-5)
+        # with a filter, the mean is over the tools the filter admits, not the whole catalog
+        travel = [cosines[tool.name] for tool in TOOLS[4:]]
+        scoped = router.route(request, k=1, filters=ToolFilter(sources=frozenset({"travel"})))
+        assert scoped.best_score == pytest.approx(max(travel), abs=1e-5)
+        assert scoped.lift == pytest.approx(max(travel) - np.mean(travel), abs=1e-5)
+        assert scoped.lift != pytest.approx(scoped.best_score - np.mean(list(cosines.values())),
+                                            abs=1e-3)
+
+
+def test_lift_in_a_large_catalog_uses_a_fixed_sample_of_the_searchable_tools(
+        tmp_path, hashing_embedder):
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta"]
+    tools = [make_tool(f"tool_{i}", f"{words[i % 9]} {words[i // 9 % 9]} {words[i // 81 % 9]}")
+             for i in range(3 * CENTROID_SAMPLE)]
+    with Toolnav.open(tmp_path, embedder=hashing_embedder) as large:
+        large.catalog.add_tools(tools, source="large")
+        snapshot = large.maintainer.snapshot()
+        request = "alpha gamma theta"
+        query = hashing_embedder.embed([request])[0]
+        router = large.router(RouteParams())
+        result = router.route(request, k=1)
+        exact = result.best_score - float(np.mean(snapshot.vectors @ query))
+        assert result.lift == pytest.approx(exact, abs=0.02)
+        # the same estimate through a filter that admits every tool: the same fixed sample
+        everything = ToolFilter(sources=frozenset({"large"}))
+        assert router.route(request, k=1, filters=everything).lift == pytest.approx(
+            result.lift, abs=1e-6)
+
+
+def test_lift_threshold_abstains_alone_or_beside_the_cosine_threshold(toolnav):
+    router = toolnav.router(RouteParams())
+    fitting = router.route("convert 30 dollars to euros", k=1)
+    unrelated = router.route("recommend a recipe for lasagne with spinach", k=1)
+    assert 0 < unrelated.lift < fitting.lift < fitting.best_score
+    threshold = (unrelated.lift + fitting.lift) / 2
+    calibrated = toolnav.router(RouteParams(abstain_lift_below=threshold))
+    assert calibrated.route("recommend a recipe for lasagne with spinach", k=1).abstained
+    assert not calibrated.route("convert 30 dollars to euros", k=1).abstained
+    # either threshold abstains when both are set; BM25 has no cosines and never abstains
+    both = toolnav.router(RouteParams(abstain_lift_below=-2.0, abstain_below=0.99))
+    assert both.route("convert 30 dollars to euros", k=1).abstained
+    strict = toolnav.router(RouteParams(abstain_lift_below=2.0))
+    lexical = strict.route("convert 30 dollars to euros", k=1, method="bm25")
+    assert not lexical.abstained and lexical.lift == 0.0
+
+
+def test_lift_threshold_from_the_environment():
+    settings = Settings.from_env({"TOOLNAV_ABSTAIN_LIFT_BELOW": "0.31"})
+    assert settings.route.abstain_lift_below == 0.31 and settings.route.abstain_below is None
+    with pytest.raises(ConfigError, match=r"TOOLNAV_ABSTAIN_LIFT_BELOW: .* \[-2, 2\], got 3.0"):
+        Settings.from_env({"TOOLNAV_ABSTAIN_LIFT_BELOW": "3"})
+    both = Settings.from_env({"TOOLNAV_ABSTAIN_LIFT_BELOW": "0.3", "TOOLNAV_ABSTAIN_BELOW": "0.4"})
+    assert (both.route.abstain_lift_below, both.route.abstain_below) == (0.3, 0.4)
 
 
 def test_removed_gold_abstention_eval(toolnav):

@@ -77,10 +77,15 @@ class Settings:
             api_key=env.get("TOOLNAV_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
             timeout_seconds=_float(env, "TOOLNAV_LLM_TIMEOUT", LLMSettings.timeout_seconds),
         )
-        try:
-            route = RouteParams(abstain_below=_optional_float(env, "TOOLNAV_ABSTAIN_BELOW"))
-        except ConfigError as error:
-            raise ConfigError(f"TOOLNAV_ABSTAIN_BELOW: {error}") from None
+        thresholds = {}
+        for variable, name in (("TOOLNAV_ABSTAIN_BELOW", "abstain_below"),
+                               ("TOOLNAV_ABSTAIN_LIFT_BELOW", "abstain_lift_below")):
+            thresholds[name] = _optional_float(env, variable)
+            try:
+                RouteParams(**{name: thresholds[name]})
+            except ConfigError as error:
+                raise ConfigError(f"{variable}: {error}") from None
+        route = RouteParams(**thresholds)
         request_encoder = env.get("TOOLNAV_REQUEST_ENCODER") or None
         if request_encoder is not None and request_encoder not in REQUEST_ENCODERS:
             raise ConfigError(f"TOOLNAV_REQUEST_ENCODER={request_encoder!r} is not one of "
@@ -127,8 +132,14 @@ class RouteParams:
             group (same service); 0 disables it.
         gloss: write English senses beside the Chinese words of a request before it is
             embedded and matched (`toolnav.gloss`; needs the ``zh`` extra).
-        abstain_below: best cosine between the request and a tool under which the router
-            says no tool fits (None: never); see docs/benchmarks.md for the trade-off.
+        abstain_lift_below: the router says no tool fits when the request's *lift* (its best
+            cosine with a tool minus its mean cosine with the catalog's tools,
+            `toolnav.route.RouteResult.lift`) is below this (None: never). The lift discounts
+            how close a request sits to every tool, so one threshold holds across catalogs and
+            request styles better than a raw cosine does (docs/benchmarks.md, issue 18).
+        abstain_below: the older criterion: the best cosine between the request and a tool
+            under which the router says no tool fits (None: never). Kept for existing
+            configurations; prefer ``abstain_lift_below``. When both are set, either abstains.
         feedback_weight: the most a tool's failure record can lower its fused score (in
             standard-score units for hybrid, i.e. about one spread of the candidate list).
         feedback_min_outcomes: outcomes needed before feedback has its full weight.
@@ -142,6 +153,7 @@ class RouteParams:
     split_intents: bool = True
     group_pull: float = 0.85
     gloss: bool = True
+    abstain_lift_below: float | None = None
     abstain_below: float | None = None
     feedback_weight: float = 1.0
     feedback_min_outcomes: int = 5
@@ -159,6 +171,9 @@ class RouteParams:
         if self.abstain_below is not None and not -1.0 <= self.abstain_below <= 1.0:
             raise ConfigError(f"abstain_below is a cosine, so it must be in [-1, 1], got "
                               f"{self.abstain_below}")
+        if self.abstain_lift_below is not None and not -2.0 <= self.abstain_lift_below <= 2.0:
+            raise ConfigError(f"abstain_lift_below is a difference of two cosines, so it must be "
+                              f"in [-2, 2], got {self.abstain_lift_below}")
         if self.feedback_min_outcomes < 1:
             raise ConfigError(f"feedback_min_outcomes must be at least 1, got "
                               f"{self.feedback_min_outcomes}")

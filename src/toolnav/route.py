@@ -6,8 +6,9 @@ request-normalised BM25 score. A multi-step request is also scored sentence by s
 keeps its best score; the parts' vectors are pooled from the request's own forward pass), and
 tools are pulled toward the best tool of their group (service), so the several tools a request
 needs reach the top k together. Filters restrict the catalog; a
-tool's recorded failures lower its score by a bounded amount; an optional threshold lets the
-router say that no tool fits.
+tool's recorded failures lower its score by a bounded amount; an optional threshold on the
+request's *lift* (best cosine minus its mean cosine over the searched tools) lets the router say
+that no tool fits.
 Rendering the chosen tools for an LLM is `toolnav.render`'s job.
 
 Example:
@@ -33,14 +34,19 @@ from toolnav.index.flat import inner_products
 from toolnav.indexing import IndexedCatalog
 from toolnav.tool import Tool
 
-__all__ = ["METHODS", "Candidate", "RouteResult", "Router", "ToolFilter", "intent_spans",
-           "split_intents"]
+__all__ = ["CENTROID_SAMPLE", "METHODS", "Candidate", "RouteResult", "Router", "ToolFilter",
+           "intent_spans", "split_intents"]
 
 METHODS = ("hybrid", "dense", "bm25")
 MIN_INTENT_CHARS = 13
 MAX_INTENTS = 8
 # Floor for a list's score spread, so a flat list (all scores equal) does not blow up.
 MIN_SPREAD = 1e-3
+# A request's mean cosine over the searchable tools is its dot product with their mean vector,
+# taken over at most this many of them in a fixed random order (exact for smaller catalogs): a
+# bounded cost under any filter (~0.1 ms at 10k tools), a mean cosine within ~0.01 of the exact
+# one, and the same abstention figures (docs/benchmarks.md, issue 18).
+CENTROID_SAMPLE = 256
 # Sentence ends (Chinese ones need no space after them), and the connectives that chain
 # steps inside a sentence.
 _INTENT_BOUNDARY = re.compile(
@@ -128,12 +134,25 @@ class Candidate:
 
 @dataclass(frozen=True)
 class RouteResult:
-    """The ranked candidates for one request, and whether the router abstains."""
+    """The ranked candidates for one request, and whether the router abstains.
+
+    Attributes:
+        best_score: how well the best tool fits the request as a whole: its cosine for dense
+            and hybrid routing, else its BM25 score.
+        lift: the best cosine minus the request's mean cosine over the tools the search
+            could return (the catalog, or what the filters admit; over a fixed sample of
+            `CENTROID_SAMPLE` of them in larger catalogs): how far the best tool
+            stands out from the catalog for this request. Requests that sit close to every
+            tool (short, generic) get no credit for it, so the abstention threshold on it
+            (`RouteParams.abstain_lift_below`) carries across catalogs and request styles.
+            0.0 for BM25 routing, which has no cosines.
+    """
 
     request: str
     candidates: list[Candidate]
     abstained: bool
     best_score: float
+    lift: float
 
 
 class Router:
@@ -160,6 +179,8 @@ class Router:
             self._index = create_index("flat", indexed.vectors.shape[1])
             self._index.add(self._ids, indexed.vectors)
         self._vectors = indexed.vectors
+        self._sample_order = np.random.default_rng(0).permutation(len(self._tools))
+        self._centroid = self._centroid_of(None)
         self._lexical = indexed.lexical
         self._embedder = embedder
         self.dense_weight = self.params.dense_weight_for(getattr(embedder, "tuned", False))
@@ -215,21 +236,23 @@ class Router:
         # Each retriever proposes at least k tools, so k above `depth` still gets k.
         size = len(self._tools) if allowed is None else int(allowed.sum())
         if not size:  # the filters admit no tool
-            return [RouteResult(request, [], True, 0.0) for request in requests]
+            return [RouteResult(request, [], True, 0.0, 0.0) for request in requests]
         search_depth = min(max(self.params.depth, k), size)
         # One index search for every text of every request: the index spreads a batch over
         # its threads.
         found, stats = self._dense_candidates(np.concatenate(vectors), allowed, search_depth)
         bounds = np.cumsum([0, *(len(group) for group in vectors)])
+        centroid = self._centroid if allowed is None else self._centroid_of(allowed)
         return [self._route_one(request, group, queries, k, method, allowed, search_depth,
-                                found[bounds[i]:bounds[i + 1]], stats[bounds[i]:bounds[i + 1]])
+                                found[bounds[i]:bounds[i + 1]], stats[bounds[i]:bounds[i + 1]],
+                                centroid)
                 for i, (request, group, queries) in enumerate(zip(requests, texts, vectors,
                                                                   strict=True))]
 
     def _route_one(self, request: str, texts: list[str], queries: np.ndarray, k: int,
                    method: str, allowed: np.ndarray | None, search_depth: int,
-                   dense_found: list[np.ndarray], dense_stats: list[tuple[float, float]]
-                   ) -> RouteResult:
+                   dense_found: list[np.ndarray], dense_stats: list[tuple[float, float]],
+                   centroid: np.ndarray) -> RouteResult:
         lexical = ([self._lexical.scores(text) for text in texts] if method != "dense"
                    else [])
         if allowed is not None:
@@ -269,16 +292,30 @@ class Router:
                                         reasons))
         # How well the best tool fits the request as a whole: the cosine for dense and hybrid
         # (comparable across requests, unlike the standardised fused score), else BM25.
-        if not candidates:
-            best_score = 0.0
-        elif dense is not None:
+        best_score, lift = 0.0, 0.0
+        if candidates and dense is not None:
             best_score = float(dense[0].max())
-        else:
+            lift = best_score - float(queries[0] @ centroid)
+        elif candidates:
             best_score = candidates[0].score
-        threshold = self.params.abstain_below
-        abstained = not candidates or (threshold is not None and method != "bm25"
-                                       and best_score < threshold)
-        return RouteResult(request, candidates, abstained, best_score)
+        return RouteResult(request, candidates,
+                           not candidates or (dense is not None and self._abstains(best_score,
+                                                                                   lift)),
+                           best_score, lift)
+
+    def _abstains(self, best_score: float, lift: float) -> bool:
+        """Whether either configured threshold says that no tool fits."""
+        params = self.params
+        return ((params.abstain_lift_below is not None and lift < params.abstain_lift_below)
+                or (params.abstain_below is not None and best_score < params.abstain_below))
+
+    def _centroid_of(self, allowed: np.ndarray | None) -> np.ndarray:
+        """The mean vector of the admitted tools (all if *allowed* is None), over at most
+        `CENTROID_SAMPLE` of them."""
+        order = self._sample_order
+        if allowed is not None:
+            order = order[allowed[order]]
+        return self._vectors[order[:CENTROID_SAMPLE]].mean(axis=0)
 
     def _dense_candidates(self, queries: np.ndarray, allowed: np.ndarray | None,
                           search_depth: int

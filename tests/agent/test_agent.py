@@ -172,7 +172,8 @@ async def test_a_custom_chat_model_and_abstention(toolnav, executor):
 
     class Abstaining:
         def route(self, request, k=5):
-            return RouteResult(request=request, candidates=[], abstained=True, best_score=0.1)
+            return RouteResult(request=request, candidates=[], abstained=True, best_score=0.1,
+                               lift=0.0)
 
     model = Scripted()
     async with Agent(Abstaining(), model, executor=executor) as agent:
@@ -185,7 +186,7 @@ async def test_a_dotted_name_is_offered_safely_and_mapped_back(toolnav, executor
 
     class OneTool:
         def route(self, request, k=5):
-            return RouteResult(request=request, abstained=False, best_score=1.0,
+            return RouteResult(request=request, abstained=False, best_score=1.0, lift=0.5,
                                candidates=[Candidate(tool=dotted, score=1.0, rank=1)])
 
     with FakeLLM([tool_call("math_add_numbers", {"a": 2, "b": 3}), text("5")]) as llm:

@@ -29,7 +29,7 @@ def evaluate(
     held_out: Annotated[bool, typer.Option(
         "--held-out", help="Score only requests `toolnav tune` does not train on.")] = False,
     abstention: Annotated[bool, typer.Option("--abstention", help=(
-        "Instead: calibrate abstain_below on the tuning split with each request's gold tools "
+        "Instead: calibrate abstain_lift_below on the tuning split with each request's gold tools "
         "removed, then measure it on the held-out requests."))] = False,
     abstention_target: Annotated[float, typer.Option(
         min=0.01, max=0.99, help="Share of gold-removed tuning requests to abstain on."
@@ -125,14 +125,14 @@ def _evaluate_abstention(datasets: list[Path], target: float, as_json: bool,
         return
     table = Table("held-out set", "requests", "abstained, gold removed", "abstained, normal",
                   "recall@5 lost", "separation (AUC)",
-                  title=f"abstain_below = {threshold:.3f} (abstains on {target:.0%} of the "
+                  title=f"abstain_lift_below = {threshold:.3f} (abstains on {target:.0%} of the "
                         "gold-removed tuning requests)")
     for name, report in reports.items():
         table.add_row(name, str(report.requests), f"{report.abstained_without_gold:.1%}",
                       f"{report.abstained_normal:.1%}", f"{report.recall_drop:.3f}",
                       f"{report.separation:.3f}")
     console.print(table)
-    console.print(f"use it: TOOLNAV_ABSTAIN_BELOW={threshold:.3f}")
+    console.print(f"use it: TOOLNAV_ABSTAIN_LIFT_BELOW={threshold:.3f}")
 
 
 def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int | None,
@@ -167,14 +167,14 @@ def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int |
         for metric in row.columns["untuned"]:
             table.add_row(metric, *(f"{row.columns[column][metric]:.3f}"
                                     for column in FOLD_COLUMNS))
-        table.add_row("abstain_below", *(f"{row.thresholds[column]:.3f}"
-                                         for column in FOLD_COLUMNS))
+        table.add_row("abstain_lift_below", *(f"{row.thresholds[column]:.3f}"
+                                              for column in FOLD_COLUMNS))
         table.add_row("dense weight / group pull", *(
             f"{row.settings[column]['dense_weight']:.2f} / "
             f"{row.settings[column]['group_pull']:.2f}" for column in FOLD_COLUMNS))
         console.print(table)
     console.print(f"tuner: {report.tuner}; in-set: tuned on every dataset's tuning split; "
-                  "left-out: tuned on the others only; abstain_below: the highest best cosine "
+                  "left-out: tuned on the others only; abstain_lift_below: the highest lift "
                   f"losing at most {report.max_recall_drop} recall@5 on each tuning set")
 
 

@@ -55,7 +55,8 @@ def print_result(request: str, result: RouteResult, *, schema: bool, schema_rows
     """Show ranked candidates (and, with *schema*, the first *schema_rows* input schemas)."""
     console.rule(f"[bold]{request}")
     if result.abstained:
-        console.print(f"[yellow]no tool fits[/] (best score {result.best_score:.3f})")
+        console.print(f"[yellow]no tool fits[/] (best score {result.best_score:.3f}, lift "
+                      f"{result.lift:.3f})")
     table = Table("#", "tool", "score", "description", box=None)
     for candidate in result.candidates:
         table.add_row(str(candidate.rank), f"[bold]{candidate.tool.name}[/]",
@@ -72,6 +73,7 @@ def result_json(result: RouteResult) -> dict:
     return {
         "abstained": result.abstained,
         "best_score": result.best_score,
+        "lift": result.lift,
         "candidates": [{"rank": c.rank, "score": c.score, "reasons": c.reasons,
                         **c.tool.to_dict()} for c in result.candidates],
     }

@@ -2,7 +2,8 @@
 
 A request whose gold tools are denied (`ToolFilter(deny=gold)`, the same ranking as removing
 them from the catalog, bar BM25 document frequencies) has no fitting tool, so a good router
-abstains on it and not on the original. `calibrate_threshold` picks ``abstain_below`` on dev
+abstains on it and not on the original. The score abstained on is the request's lift
+(`toolnav.route.RouteResult.lift`). `calibrate_threshold` picks ``abstain_lift_below`` on dev
 requests; `abstention_report` measures it on held-out ones; `evaluate_abstention` does both for
 labelled datasets (`toolnav eval --abstention`).
 
@@ -38,29 +39,28 @@ class AbstentionReport:
     abstained_without_gold: float  # share of gold-removed requests abstained on (want high)
     abstained_normal: float        # share of normal requests abstained on (want low)
     recall_drop: float             # recall@k lost on normal requests by abstaining
-    separation: float              # P(best score with gold > without gold): ROC AUC
+    separation: float              # P(lift with gold > without gold): ROC AUC
     requests: int
 
 
 def fit_scores(router: Router, texts: Sequence[str], gold: Sequence[Sequence[str]],
                k: int = 5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Best scores of each request as is and without its gold tools, and its recall@k.
+    """The lift of each request as is and without its gold tools, and its recall@k.
 
     Returns:
-        (normal best scores, gold-removed best scores, recall@k of the normal ranking).
+        (normal lifts, gold-removed lifts, recall@k of the normal ranking).
     """
     normal = router.route_batch(list(texts), k=k)
     removed = [router.route(text, k=1, filters=ToolFilter(deny=frozenset(names)))
                for text, names in zip(texts, gold, strict=True)]
     recall = [len({c.tool.name for c in result.candidates} & set(names)) / len(set(names))
               for result, names in zip(normal, gold, strict=True)]
-    return (np.array([r.best_score for r in normal]), np.array([r.best_score for r in removed]),
-            np.array(recall))
+    return np.array([r.lift for r in normal]), np.array([r.lift for r in removed]), np.array(recall)
 
 
 def calibrate_threshold(router: Router, texts: Sequence[str], gold: Sequence[Sequence[str]],
                         target: float = 0.8) -> float:
-    """The ``abstain_below`` that abstains on *target* of the gold-removed dev requests."""
+    """The ``abstain_lift_below`` that abstains on *target* of the gold-removed dev requests."""
     _, removed, _ = fit_scores(router, texts, gold)
     return float(np.quantile(removed, target))
 

@@ -5,10 +5,11 @@ the *other* datasets and the held-out requests of the left-out dataset are score
 over the union catalog of all datasets); the same requests are scored with the untuned router
 and with the router tuned on every dataset's tuning split (the in-set figure), so the three
 columns sit side by side. Each fold also picks one abstention threshold on its training sets
-(the highest best-cosine whose recall@5 loss is at most ``max_recall_drop`` on every one of
-them) and measures it on the left-out set: the share of its requests abstained on when they are
-asked against the catalog of a different, domain-disjoint source (`DISJOINT_CATALOGS`), and the
-recall@5 lost on its normal requests. Tuners themselves (what is fitted) live with their
+(the highest ``abstain_lift_below``, a threshold on `toolnav.route.RouteResult.lift`, whose
+recall@5 loss is at most ``max_recall_drop`` on every one of them) and measures it on the
+left-out set: the share of its requests abstained on when they are asked against the catalog
+of a different, domain-disjoint source (`DISJOINT_CATALOGS`), and the recall@5 lost on its
+normal requests. Tuners themselves (what is fitted) live with their
 owners; `ParamsTuner` here only chooses `RouteParams` on the training sets.
 
 Example:
@@ -145,7 +146,7 @@ class FoldRow:
     ``columns`` maps each column to metric names (recall@1/5/10, complete@10, NDCG@5, MRR,
     and, at that column's threshold, ``abstained cross-source``, ``abstained normal`` and
     ``recall@5 lost``) and values; ``curves`` holds recall@k for k = 1..20 per column;
-    ``thresholds`` the ``abstain_below`` each column chose on its tuning sets; ``settings``
+    ``thresholds`` the ``abstain_lift_below`` each column chose on its tuning sets; ``settings``
     the fusion settings each column's router ended with.
     """
 
@@ -168,21 +169,21 @@ class LeaveOneOutReport:
     max_recall_drop: float
 
 
-def abstention_threshold(best_scores: Sequence[np.ndarray], recalls: Sequence[np.ndarray],
+def abstention_threshold(scores: Sequence[np.ndarray], recalls: Sequence[np.ndarray],
                          max_drop: float) -> float:
-    """The highest threshold on the best cosine whose recall loss (recall of the requests it
-    abstains on, over all requests) is at most *max_drop* on every set.
+    """The highest threshold on an abstention score whose recall loss (recall of the requests
+    it abstains on, over all requests) is at most *max_drop* on every set.
 
     Args:
-        best_scores: per set, each request's best cosine.
+        scores: per set, each request's abstention score (its lift).
         recalls: per set, each request's recall@k when routed normally.
         max_drop: the recall a set may lose.
     """
-    candidates = np.unique(np.concatenate(best_scores))
+    candidates = np.unique(np.concatenate(scores))
     chosen = float(candidates[0]) if len(candidates) else 0.0
     for threshold in candidates:  # the loss only grows with the threshold
         if any(recall[best < threshold].sum() / max(len(recall), 1) > max_drop
-               for best, recall in zip(best_scores, recalls, strict=True)):
+               for best, recall in zip(scores, recalls, strict=True)):
             break
         chosen = float(threshold)
     return chosen
@@ -327,11 +328,11 @@ def _rankings(router: Router, texts: list[str], k: int) -> list[list[str]]:
 
 
 def _fit_scores(router: Router, requests: Requests) -> tuple[np.ndarray, np.ndarray]:
-    """Each request's best cosine and recall@5 when routed normally."""
+    """Each request's lift and recall@5 when routed normally."""
     results = router.route_batch(requests.texts, k=ABSTENTION_K)
     recall = [recall_at_k([c.tool.name for c in result.candidates], gold, ABSTENTION_K)
               for result, gold in zip(results, requests.gold, strict=True)]
-    return np.array([r.best_score for r in results]), np.array(recall)
+    return np.array([r.lift for r in results]), np.array(recall)
 
 
 def _fold_metrics(router: Router, requests: Requests, threshold: float, disjoint: str,
@@ -339,17 +340,16 @@ def _fold_metrics(router: Router, requests: Requests, threshold: float, disjoint
     results = router.route_batch(requests.texts, k=max(max(KS), CURVE_DEPTH))
     ranked = [[c.tool.name for c in result.candidates] for result in results]
     row = score_rankings(requests.name, "hybrid", ranked, requests.gold, KS, catalog_size)
-    best = np.array([result.best_score for result in results])
+    lift = np.array([result.lift for result in results])
     recall = np.array([recall_at_k(r, g, ABSTENTION_K)
                        for r, g in zip(ranked, requests.gold, strict=True)])
     foreign = router.route_batch(requests.texts, k=1,
                                  filters=ToolFilter(sources=frozenset({disjoint})))
     metrics = {key: row.metrics[key] for key in
                ("recall@1", "recall@5", "recall@10", "complete@10", "ndcg@5", "mrr")}
-    metrics["abstained cross-source"] = float(np.mean([r.best_score < threshold
-                                                       for r in foreign]))
-    metrics["abstained normal"] = float(np.mean(best < threshold))
-    metrics[f"recall@{ABSTENTION_K} lost"] = float(recall[best < threshold].sum() / len(recall))
+    metrics["abstained cross-source"] = float(np.mean([r.lift < threshold for r in foreign]))
+    metrics["abstained normal"] = float(np.mean(lift < threshold))
+    metrics[f"recall@{ABSTENTION_K} lost"] = float(recall[lift < threshold].sum() / len(recall))
     return {**metrics, "curve": row.recall_curve}
 
 
