@@ -30,7 +30,7 @@ from toolnav.catalog import CatalogEntry, CatalogStore, EmbeddingCache, embeddin
 from toolnav.catalog.records import LazyTools
 from toolnav.config import NSGParams
 from toolnav.embed import Embedder
-from toolnav.errors import EmptyCatalog, IndexFormatError, VectorIndexError
+from toolnav.errors import EmptyCatalog, IndexFormatError, ToolNotFound, VectorIndexError
 from toolnav.index import VectorIndex, create_index, default_index_kind, load_index
 from toolnav.lexical import LexicalIndex
 from toolnav.progress import Progress, no_progress
@@ -65,7 +65,8 @@ class IndexedCatalog:
 
     Attributes:
         version: the store version these tools come from.
-        tools: the tools, in id order (built on first access: `LazyTools`).
+        tools: the tools, in id order (read from the store and built on first access:
+            `LazyTools`).
         ids: their catalog ids (also their vector-index ids).
         vectors: their float32 unit embeddings (rows aligned with `tools`).
         index: the vector index over `ids`.
@@ -154,23 +155,26 @@ class IndexMaintainer:
             manifest = self._read_manifest()
         index = self._load_index(manifest)
         rows = self.store.routing_rows()
-        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        ids = np.array(rows.ids, dtype=np.int64)
         try:
             vectors = index.vectors(ids)
         except VectorIndexError:  # the store moved on since the manifest: index again
             self.update(progress)
             return self.snapshot(progress)
-        records = [row[3] for row in rows]
-        tools = LazyTools(records)
-        # Keyed on the stored records (a tool's every field) and the version of lexical_text:
-        # a new catalog or a new lexical_text both rebuild; the texts are made only then.
-        key = hashlib.sha256("\0".join([LEXICAL_TEXT_VERSION, *records]).encode(
-            "utf-8", "surrogatepass")).hexdigest()
-        lexical = LexicalIndex.open(self._lexical_dir, key, ids,
-                                    lambda: [lexical_text(tool) for tool in tools])
+        tools = LazyTools(rows.ids, rows.names, self.store.records)
+        # Keyed on the store's fingerprint of its tools and the version of lexical_text: a new
+        # catalog or a new lexical_text both rebuild; records are read and texts made only then.
+        key = hashlib.sha256(f"{LEXICAL_TEXT_VERSION}\0{rows.fingerprint}".encode()).hexdigest()
+        lexical = LexicalIndex.load(self._lexical_dir, key, ids)
+        if lexical is None:
+            try:
+                texts = [lexical_text(tool) for tool in tools]
+            except ToolNotFound:  # removed since the rows were read: take a new snapshot
+                return self.snapshot(progress)
+            lexical = LexicalIndex(ids, texts)
+            lexical.save(self._lexical_dir, key)
         return IndexedCatalog(int(manifest["catalog_version"]), tools, ids, vectors, index,
-                              lexical, self.store.feedback(), [row[1] for row in rows],
-                              [row[2] for row in rows])
+                              lexical, self.store.feedback(), rows.names, rows.groups)
 
     def _vectors_for(self, tools: list[Tool], progress: Progress) -> tuple[np.ndarray, int]:
         """Every tool's embedding (cached, or computed and cached now) and how many were new."""
