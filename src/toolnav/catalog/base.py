@@ -53,8 +53,7 @@ class RoutingRows:
     """What a router needs of every stored tool, read at one moment, in id order.
 
     Attributes:
-        fingerprint: names this state of the tools: equal fingerprints mean the same tools
-            with the same records (`CatalogStore.routing_rows`).
+        fingerprint: names this state of the tools (`CatalogStore.fingerprint`).
         ids: the tools' ids.
         names: their names.
         groups: their groups, ``""`` for none.
@@ -78,16 +77,21 @@ class CatalogStore(Protocol):
         """A counter that increases with every change to the set of tools."""
         ...
 
+    @property
+    def fingerprint(self) -> str:
+        """Names the current state of the tools: changes with every change to them (like
+        `version`) and differs between two stores whatever their histories, so a cache kept
+        beside the store (a saved BM25 index) can be keyed on it."""
+        ...
+
     def entries(self) -> list[CatalogEntry]:
         """Every stored tool, in id order."""
         ...
 
     def routing_rows(self) -> RoutingRows:
-        """Ids, names and groups of every stored tool and the fingerprint of that state, read
+        """Ids, names and groups of every stored tool and the `fingerprint` of that state, read
         together: what a router needs, without reading any tool's record (a router builds
-        only the tools it returns: `toolnav.catalog.records.LazyTools`). The fingerprint
-        changes with every change to the set of tools (like `version`) and differs between
-        two stores whatever their histories."""
+        only the tools it returns: `toolnav.catalog.records.LazyTools`)."""
         ...
 
     def records(self, ids: Sequence[int]) -> list[str | None]:

@@ -98,6 +98,11 @@ class SQLiteCatalogStore:
         """A counter that increases with every recorded outcome."""
         return int(_meta(self._connections.db, "feedback_version") or 0)
 
+    @property
+    def fingerprint(self) -> str:
+        """``version.revision``: the revision is drawn at random at every version bump."""
+        return _fingerprint(self._connections.db)
+
     def entries(self) -> list[CatalogEntry]:
         """Every stored tool, in id order."""
         rows = self._connections.db.execute(
@@ -108,7 +113,7 @@ class SQLiteCatalogStore:
         """Ids, names and groups of every stored tool, in id order, and the fingerprint of
         that state (``version.revision``), read in one transaction."""
         with self._connections.reading() as db:
-            fingerprint = f"{_meta(db, 'version') or 0}.{_meta(db, 'revision') or ''}"
+            fingerprint = _fingerprint(db)
             rows = db.execute("SELECT id, name, coalesce(json_extract(data, '$.group'), '') "
                               "FROM tools ORDER BY id").fetchall()
         return RoutingRows(fingerprint, [row[0] for row in rows], [row[1] for row in rows],
@@ -304,6 +309,10 @@ def _name_taken(db: Any, name: str) -> bool:
 def _bump_version(db: Any) -> None:
     _set_meta(db, "version", str(int(_meta(db, "version") or 0) + 1))
     _set_meta(db, "revision", _new_revision())
+
+
+def _fingerprint(db: Any) -> str:
+    return f"{_meta(db, 'version') or 0}.{_meta(db, 'revision') or ''}"
 
 
 def _new_revision() -> str:
