@@ -1,5 +1,8 @@
 """The embedded catalog store: tools, server configurations, feedback and a version in SQLite.
 
+The ``meta`` table keeps the version and a random revision redrawn at every version bump; the
+two make the store's fingerprint (`CatalogStore.fingerprint`).
+
 One file (``catalog.db``) in WAL mode, one connection per thread; every multi-row change is a
 single ``BEGIN IMMEDIATE`` transaction, so a failed or interrupted update leaves the previous
 catalog intact and concurrent writers (threads or processes) take turns. Homes written by
