@@ -68,7 +68,7 @@ def test_a_corrupted_saved_index_is_rebuilt(tmp_path):
     index = LexicalIndex.open(directory, "v1", IDS, TEXTS)
     assert index.scores("email").argmax() == 1
     (directory / "vocabulary.json").write_text('{"terms": ["email"], "stopwords": []}')
-    assert LexicalIndex.load(directory, "v1", IDS) is None  # the arrays have more columns
+    assert LexicalIndex.load(directory, "v1", IDS) is None  # fewer terms than the arrays name
 
 
 def test_scores_equal_bm25s_scores_to_the_float_built_loaded_and_on_a_larger_corpus(tmp_path):
@@ -117,3 +117,12 @@ def test_loading_a_saved_index_and_scoring_imports_neither_bm25s_nor_numba_nor_s
 def test_mismatched_ids_and_texts_are_refused():
     with pytest.raises(VectorIndexError, match="2 ids but 1 texts"):
         LexicalIndex([1, 2], ["one"])
+
+
+def test_a_lone_surrogate_in_a_text_survives_save_and_load(tmp_path):
+    texts = ["caf\udce9 menu prices", "send an email"]
+    built = LexicalIndex.open(tmp_path / "lexical", "v1", [1, 2], texts)
+    loaded = LexicalIndex.load(tmp_path / "lexical", "v1", [1, 2])
+    assert loaded is not None
+    assert np.array_equal(loaded.scores("caf\udce9 prices"), built.scores("caf\udce9 prices"))
+    assert loaded.scores("caf\udce9").argmax() == 0 and loaded.scores("caf\udce9").any()

@@ -204,7 +204,7 @@ class IndexMaintainer:
         tools), else from the store, then saved."""
         fingerprint = self.store.fingerprint
         with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
-            saved = json.loads(self._rows_file.read_text(encoding="utf-8"))
+            saved = json.loads(self._rows_file.read_text())
             rows = RoutingRows(saved["fingerprint"], saved["ids"], saved["names"],
                                saved["groups"])
             if rows.fingerprint == fingerprint and len(rows.ids) == len(rows.names) == len(
@@ -212,8 +212,7 @@ class IndexMaintainer:
                 return rows
         rows = self.store.routing_rows()
         with contextlib.suppress(OSError), replaced_file(self._rows_file) as staging:
-            staging.write_text(json.dumps(dataclasses.asdict(rows), ensure_ascii=False),
-                               encoding="utf-8")
+            staging.write_text(json.dumps(dataclasses.asdict(rows)))  # ASCII: any name
         return rows
 
     def _lexical(self, fingerprint: str, ids: np.ndarray, tools: LazyTools) -> LexicalIndex:

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import re
@@ -71,26 +72,24 @@ class LexicalIndex:
                 raise VectorIndexError(f"bm25s method {model.method!r} scores absent terms; "
                                        "toolnav scores the Lucene variant only")
             matrix = model.scores
-            columns = len(matrix["indptr"]) - 1  # bm25s adds a "" term past the last column
-            vocabulary = sorted((term for term, column in model.vocab_dict.items()
-                                 if column < columns), key=model.vocab_dict.__getitem__)
-            if [model.vocab_dict[term] for term in vocabulary] != list(range(columns)):
-                raise VectorIndexError("bm25s numbered its terms with gaps; toolnav cannot map "
-                                       "its score matrix (report this with the bm25s version)")
+            count = len(matrix["indptr"]) - 1  # bm25s adds a "" term past the last column
+            terms = sorted(term for term, column in model.vocab_dict.items() if column < count)
+            columns = np.array([model.vocab_dict[term] for term in terms], dtype=np.int64)
             arrays = (matrix["data"], matrix["indices"], matrix["indptr"])
         else:
-            vocabulary = []
+            terms, columns = [], np.zeros(0, np.int64)
             arrays = (np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(1, np.int64))
-        self._set(np.asarray(ids, dtype=np.int64), vocabulary, STOPWORDS_EN, *arrays)
+        self._set(np.asarray(ids, dtype=np.int64), terms, columns, STOPWORDS_EN, *arrays)
 
-    def _set(self, ids: np.ndarray, vocabulary: list[str], stopwords: Iterable[str],
-             data: np.ndarray, indices: np.ndarray, indptr: np.ndarray) -> None:
-        """Hold one index: column j of the (documents x terms) CSC score matrix is term
-        ``vocabulary[j]``; its scores are ``data[indptr[j]:indptr[j+1]]`` for the documents
-        ``indices[indptr[j]:indptr[j+1]]``."""
+    def _set(self, ids: np.ndarray, terms: list[str], columns: np.ndarray,
+             stopwords: Iterable[str], data: np.ndarray, indices: np.ndarray, indptr: np.ndarray
+             ) -> None:
+        """Hold one index: ``terms`` (sorted, so a lookup is a bisection and loading builds no
+        dictionary) are the columns ``columns`` of the (documents x terms) CSC score matrix;
+        column j scores the documents ``indices[indptr[j]:indptr[j+1]]`` with
+        ``data[indptr[j]:indptr[j+1]]``."""
         self.ids = ids
-        self._vocabulary = vocabulary
-        self._columns = {term: column for column, term in enumerate(vocabulary)}
+        self._terms, self._columns = terms, columns
         self._stopwords = frozenset(stopwords)
         self._stemmer = Stemmer.Stemmer(_STEMMER_LANGUAGE)
         self._data, self._indices, self._indptr = data, indices, indptr
@@ -131,8 +130,9 @@ class LexicalIndex:
         """
         scores = np.zeros(len(self.ids), dtype=np.float32)
         for term in self.tokens(query):
-            column = self._columns.get(term)
-            if column is not None:
+            found = bisect.bisect_left(self._terms, term)
+            if found < len(self._terms) and self._terms[found] == term:
+                column = self._columns[found]
                 start, end = self._indptr[column], self._indptr[column + 1]
                 scores[self._indices[start:end]] += self._data[start:end]  # one row per doc
         return scores
@@ -142,11 +142,11 @@ class LexicalIndex:
         readers never see half of one. A failure (e.g. a read-only home) is ignored: the
         index keeps working in memory and is built again next time."""
         with contextlib.suppress(OSError), replaced_directory(directory) as staging:
-            np.savez(staging / _ARRAYS, ids=self.ids, data=self._data, indices=self._indices,
-                     indptr=self._indptr)
+            np.savez(staging / _ARRAYS, ids=self.ids, columns=self._columns, data=self._data,
+                     indices=self._indices, indptr=self._indptr)
+            # ASCII JSON: a lone surrogate in a tool's text survives the round trip.
             (staging / _VOCABULARY).write_text(json.dumps(
-                {"terms": self._vocabulary, "stopwords": sorted(self._stopwords)},
-                ensure_ascii=False), encoding="utf-8")
+                {"terms": self._terms, "stopwords": sorted(self._stopwords)}))
             (staging / _MANIFEST).write_text(json.dumps({"format": _FORMAT, "key": key}))
 
     @classmethod
@@ -161,15 +161,17 @@ class LexicalIndex:
             with np.load(directory / _ARRAYS) as arrays:
                 if not np.array_equal(arrays["ids"], ids):
                     return None
-                data, indices, indptr = arrays["data"], arrays["indices"], arrays["indptr"]
-            words = json.loads((directory / _VOCABULARY).read_text(encoding="utf-8"))
+                columns, data = arrays["columns"], arrays["data"]
+                indices, indptr = arrays["indices"], arrays["indptr"]
+            words = json.loads((directory / _VOCABULARY).read_text())
             terms, stopwords = words["terms"], words["stopwords"]
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if (len(indptr) != len(terms) + 1 or len(data) != len(indices) or indptr[0] != 0
-                or indptr[-1] != len(data)
+        if (len(columns) != len(terms) or len(data) != len(indices) or not len(indptr)
+                or indptr[0] != 0 or indptr[-1] != len(data)
+                or (len(columns) and not 0 <= columns.min() <= columns.max() < len(indptr) - 1)
                 or (len(indices) and not 0 <= indices.min() <= indices.max() < len(ids))):
             return None
         index = cls.__new__(cls)
-        index._set(ids, terms, stopwords, data, indices, indptr)
+        index._set(ids, terms, columns, stopwords, data, indices, indptr)
         return index
