@@ -224,11 +224,8 @@ class IndexMaintainer:
         # Keyed on the store's fingerprint of its tools and the version of lexical_text: a new
         # catalog or a new lexical_text both rebuild; records are read and texts made only then.
         key = hashlib.sha256(f"{LEXICAL_TEXT_VERSION}\0{fingerprint}".encode()).hexdigest()
-        lexical = LexicalIndex.load(self._lexical_dir, key, ids)
-        if lexical is None:
-            lexical = LexicalIndex(ids, [lexical_text(tool) for tool in tools])
-            lexical.save(self._lexical_dir, key)
-        return lexical
+        return LexicalIndex.open(self._lexical_dir, key, ids,
+                                 lambda: [lexical_text(tool) for tool in tools])
 
     def _vectors_for(self, tools: list[Tool], progress: Progress) -> tuple[np.ndarray, int]:
         """Every tool's embedding (cached, or computed and cached now) and how many were new."""

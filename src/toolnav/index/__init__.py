@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from toolnav.config import NSGParams
 from toolnav.errors import ConfigError, IndexFormatError
 from toolnav.index._persist import read_header, read_index_dir
@@ -80,6 +82,7 @@ def load_exact(path: Path) -> FlatIndex:
 
     Raises:
         IndexFormatError: the directory is missing, corrupted or of another version.
+        ConfigError: it holds an index of an unknown kind.
     """
     kind = read_header(path)["kind"]
     if kind not in INDEX_KINDS:
@@ -91,6 +94,11 @@ def load_exact(path: Path) -> FlatIndex:
         raise IndexFormatError(f"{path}: malformed {kind} index ({error}); rebuild with "
                                "`toolnav index --force`") from None
     alive = arrays.get("alive")
-    if alive is not None and alive.shape == ids.shape and not alive.all():
-        ids, vectors = ids[alive], vectors[alive]
+    if alive is not None:
+        if alive.shape != ids.shape:
+            raise IndexFormatError(f"{path}: alive and ids disagree in length; rebuild with "
+                                   "`toolnav index --force`")
+        if not alive.all():
+            alive = np.asarray(alive, dtype=bool)
+            ids, vectors = ids[alive], vectors[alive]
     return FlatIndex.over(ids, vectors, dim, path)
