@@ -125,6 +125,7 @@ def test_empty_catalog_cannot_be_indexed(toolnav):
 def test_exact_search_routes_without_the_nsg_kernels(tmp_path, hashing_embedder, monkeypatch):
     import toolnav.index
     from toolnav.config import RouteParams
+    from toolnav.index.flat import FlatIndex
     from toolnav.index.nsg import NSGIndex
 
     monkeypatch.setattr(toolnav.index, "NSG_MIN_VECTORS", 50)
@@ -139,5 +140,31 @@ def test_exact_search_routes_without_the_nsg_kernels(tmp_path, hashing_embedder,
             raise AssertionError("the NSG graph was searched")
 
         monkeypatch.setattr(NSGIndex, "search", refuse)
+        monkeypatch.setattr(NSGIndex, "load", refuse)  # nor read from disk
+        toolnav.maintainer._loaded = None  # forget the graph the first router loaded
         exact = toolnav.router(RouteParams(exact_search=True)).route(request, k=3)
-    assert exact.candidates[0].tool.name == graph.candidates[0].tool.name == "tool_42"
+        assert isinstance(toolnav.maintainer.snapshot(exact=True).index, FlatIndex)
+    assert [(c.tool.name, c.score) for c in exact.candidates] == [
+        (c.tool.name, c.score) for c in graph.candidates]
+    assert exact.candidates[0].tool.name == "tool_42"
+
+
+def test_a_snapshot_reads_the_routing_rows_once_per_catalog_state(toolnav, monkeypatch):
+    toolnav.catalog.add_tools(WEATHER, source="weather")
+    first = toolnav.maintainer.snapshot()
+    store = toolnav.catalog.store
+
+    def refuse():
+        raise AssertionError("the routing rows were read from the store again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "routing_rows", refuse)
+        patched.setattr(store, "records", lambda ids: refuse())
+        again = toolnav.maintainer.snapshot()  # rows and BM25 index from the saved copies
+        assert again.names == first.names == ["get_weather", "get_forecast"]
+        assert np.array_equal(again.lexical.scores("forecast"), first.lexical.scores("forecast"))
+    toolnav.catalog.add_tools([make_tool("send_email", "Send an email")], source="mail")
+    changed = toolnav.maintainer.snapshot()
+    assert changed.names == ["get_weather", "get_forecast", "send_email"]
+    assert changed.tools[2].description == "Send an email"
+    assert changed.lexical.scores("email").argmax() == 2

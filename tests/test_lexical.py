@@ -1,5 +1,10 @@
 """BM25 lexical index: ranking by words, alignment with ids, persistence keyed on a version."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -59,11 +64,65 @@ def test_open_saves_then_loads_for_the_same_key_and_rebuilds_for_another(tmp_pat
 def test_a_corrupted_saved_index_is_rebuilt(tmp_path):
     directory = tmp_path / "lexical"
     LexicalIndex.open(directory, "v1", IDS, TEXTS)
-    (directory / "ids.npy").write_bytes(b"garbage")
+    (directory / "scores.npz").write_bytes(b"garbage")
     index = LexicalIndex.open(directory, "v1", IDS, TEXTS)
     assert index.scores("email").argmax() == 1
+    (directory / "vocabulary.json").write_text('{"terms": ["email"], "stopwords": []}')
+    assert LexicalIndex.load(directory, "v1", IDS) is None  # fewer terms than the arrays name
+
+
+def test_scores_equal_bm25s_scores_to_the_float_built_loaded_and_on_a_larger_corpus(tmp_path):
+    import bm25s
+    import Stemmer
+
+    words = ["weather", "city", "email", "send", "convert", "currency", "forecast", "invoice",
+             "customer", "order", "ticket", "flight", "hotel", "booking", "cancel", "refund",
+             "running", "runners", "list", "get"]
+    rng = np.random.default_rng(15)
+    texts = [*TEXTS, *(" ".join(rng.choice(words, size=rng.integers(1, 12)))
+                       for _ in range(300))]
+    ids = list(range(100, 100 + len(texts)))
+    stemmer = Stemmer.Stemmer("english")
+    reference = bm25s.BM25()
+    reference.index(bm25s.tokenize(texts, stemmer=stemmer, show_progress=False),
+                    show_progress=False)
+    built = LexicalIndex.open(tmp_path / "lexical", "v1", ids, texts)
+    loaded = LexicalIndex.load(tmp_path / "lexical", "v1", ids)
+    queries = ["cancel my hotel booking", "weather weather city", "the runners' running list",
+               "refund an invoice for customer order 42", "zyxxy email", "get get get flights"]
+    for query in queries:
+        terms = bm25s.tokenize(query, stemmer=stemmer, show_progress=False, return_ids=False)[0]
+        expected = np.asarray(reference.get_scores(terms), dtype=np.float32)
+        assert expected.any()
+        assert np.array_equal(built.scores(query), expected), query
+        assert np.array_equal(loaded.scores(query), expected), query
+
+
+@pytest.mark.timeout(120)
+def test_loading_a_saved_index_and_scoring_imports_neither_bm25s_nor_numba_nor_scipy(tmp_path):
+    directory = tmp_path / "lexical"
+    expected = LexicalIndex.open(directory, "v1", IDS, TEXTS).scores("weather forecast")
+    script = ("import sys, numpy as np; from toolnav.lexical import LexicalIndex; "
+              f"index = LexicalIndex.load(__import__('pathlib').Path({str(directory)!r}), 'v1', "
+              f"{IDS!r}); print(index.scores('weather forecast').tolist()); "
+              "print(sorted(m for m in ('bm25s', 'numba', 'scipy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=100, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    scores, modules = done.stdout.splitlines()
+    assert json.loads(scores) == expected.tolist()
+    assert modules == "[]"
 
 
 def test_mismatched_ids_and_texts_are_refused():
     with pytest.raises(VectorIndexError, match="2 ids but 1 texts"):
         LexicalIndex([1, 2], ["one"])
+
+
+def test_a_lone_surrogate_in_a_text_survives_save_and_load(tmp_path):
+    texts = ["caf\udce9 menu prices", "send an email"]
+    built = LexicalIndex.open(tmp_path / "lexical", "v1", [1, 2], texts)
+    loaded = LexicalIndex.load(tmp_path / "lexical", "v1", [1, 2])
+    assert loaded is not None
+    assert np.array_equal(loaded.scores("caf\udce9 prices"), built.scores("caf\udce9 prices"))
+    assert loaded.scores("caf\udce9").argmax() == 0 and loaded.scores("caf\udce9").any()

@@ -303,3 +303,47 @@ def test_a_namespace_filter_scopes_mcp_tools_by_server_and_others_by_source(tool
     assert mcp_tool.namespace == "meteo"
     assert ToolFilter(namespaces=frozenset({"meteo"})).admits(mcp_tool)
     assert not ToolFilter(namespaces=frozenset({"servers"})).admits(mcp_tool)
+
+
+class _Bm25sScores:
+    """BM25 scores straight from bm25s, as the router got them before toolnav scored saved
+    indexes itself."""
+
+    def __init__(self, texts):
+        import bm25s
+        import Stemmer
+
+        self._stemmer = Stemmer.Stemmer("english")
+        self._model = bm25s.BM25()
+        self._model.index(bm25s.tokenize(texts, stemmer=self._stemmer, show_progress=False),
+                          show_progress=False)
+        self._size = len(texts)
+
+    def scores(self, query):
+        import bm25s
+        import numpy as np
+
+        terms = bm25s.tokenize(query, stemmer=self._stemmer, show_progress=False,
+                               return_ids=False)[0]
+        if not terms:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(terms), dtype=np.float32)
+
+
+@pytest.mark.parametrize("method", ["hybrid", "bm25"])
+def test_rankings_equal_those_from_bm25s_scores(toolnav, method):
+    from toolnav.route import Router
+    from toolnav.tool import lexical_text
+
+    indexed = toolnav.maintainer.snapshot()
+    reference = dataclasses.replace(indexed, lexical=_Bm25sScores(
+        [lexical_text(tool) for tool in indexed.tools]))
+    requests = ["how many euros is 30 dollars", "weather forecast for Oslo, then email it",
+                "book a flight and translate the ticket text", "the of and", "waves at sea"]
+    for filters in (None, ToolFilter(sources=frozenset({"daily", "marine"}))):
+        got, expected = (Router(catalog, toolnav.embedder).route_batch(
+            requests, k=7, method=method, filters=filters) for catalog in (indexed, reference))
+        assert [[(c.tool.name, c.score, c.reasons) for c in result.candidates]
+                for result in got] == [[(c.tool.name, c.score, c.reasons)
+                                        for c in result.candidates] for result in expected]
+        assert any(c.reasons["bm25"] > 0 for result in got for c in result.candidates)

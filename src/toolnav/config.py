@@ -145,7 +145,8 @@ class RouteParams:
         feedback_min_outcomes: outcomes needed before feedback has its full weight.
         exact_search: search every tool vector (one matrix product) instead of the saved
             index; for a process that answers one request (`toolnav search`), where loading
-            the NSG graph's search kernels costs more than searching 50k vectors exactly.
+            the NSG graph and its numba kernels costs more than searching 50k vectors
+            exactly (`toolnav.runtime.Toolnav.router` then reads only the saved vectors).
     """
 
     depth: int = 100

@@ -29,7 +29,7 @@ from toolnav.config import RouteParams
 from toolnav.embed import Embedder, embed_with_spans
 from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.gloss import gloss
-from toolnav.index import create_index
+from toolnav.index import FlatIndex, create_index
 from toolnav.index.flat import inner_products
 from toolnav.indexing import IndexedCatalog
 from toolnav.tool import Tool
@@ -175,7 +175,9 @@ class Router:
         self._position = np.full(int(self._ids.max()) + 1, -1, dtype=np.int64)
         self._position[self._ids] = np.arange(len(self._ids))
         self._index = indexed.index
-        if self.params.exact_search:  # the snapshot holds every vector already
+        # The snapshot holds every vector already (`IndexMaintainer.snapshot(exact=True)`
+        # gives a flat index over them, without loading a graph).
+        if self.params.exact_search and not isinstance(self._index, FlatIndex):
             self._index = create_index("flat", indexed.vectors.shape[1])
             self._index.add(self._ids, indexed.vectors)
         self._vectors = indexed.vectors

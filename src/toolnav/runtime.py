@@ -155,7 +155,8 @@ class Toolnav:
             router, feedback_seen = self._routers.get(params, (None, -1))
             feedback_version = store.feedback_version
             if router is None or router.version != store.version:
-                router = Router(self.maintainer.snapshot(progress), self.embedder, params)
+                snapshot = self.maintainer.snapshot(progress, exact=params.exact_search)
+                router = Router(snapshot, self.embedder, params)
             elif feedback_seen != feedback_version:  # only outcomes changed: re-weigh
                 router = router.with_feedback(store.feedback())
             self._routers[params] = (router, feedback_version)

@@ -138,3 +138,33 @@ def test_summaries_list_name_source_and_description_in_insertion_order(store):
     store.replace_source("b", [make_tool("one", "clash")])
     assert store.summaries() == [("one", "a", "first"), ("two", "a", "second"),
                                  ("b__one", "b", "clash")]
+
+
+def test_routing_rows_read_ids_names_groups_and_a_fingerprint_that_moves_with_the_tools(
+        store, tmp_path):
+    store.replace_source("a", [make_tool("one"), mcp_tool("srv", "two")])
+    rows = store.routing_rows()
+    assert (rows.names, rows.groups) == (["one", "srv__two"], ["", "srv"])
+    assert [json.loads(record)["name"] for record in store.records(rows.ids[::-1])] == \
+        ["srv__two", "one"]
+    assert store.routing_rows() == rows  # nothing changed, same fingerprint
+    store.replace_source("a", [make_tool("one"), mcp_tool("srv", "two")])  # unchanged tools
+    assert store.routing_rows().fingerprint == rows.fingerprint
+    store.replace_source("a", [make_tool("one", "new text"), mcp_tool("srv", "two")])
+    changed = store.routing_rows()
+    assert changed.ids == rows.ids and changed.fingerprint != rows.fingerprint
+    store.remove(["one"])
+    assert store.records(rows.ids) == [None, store.records(rows.ids[1:])[0]]
+    assert store.routing_rows().fingerprint not in (rows.fingerprint, changed.fingerprint)
+
+
+def test_two_stores_with_the_same_history_have_different_fingerprints(tmp_path):
+    first, second = (SQLiteCatalogStore(tmp_path / name) for name in ("a.db", "b.db"))
+    for store in (first, second):
+        store.replace_source("a", [make_tool("one")])
+    assert first.version == second.version
+    assert first.routing_rows().fingerprint != second.routing_rows().fingerprint
+    reopened = SQLiteCatalogStore(tmp_path / "a.db")
+    assert reopened.routing_rows().fingerprint == first.routing_rows().fingerprint
+    for store in (first, second, reopened):
+        store.close()

@@ -168,3 +168,45 @@ def test_ids_lists_the_live_ids(filled):
     assert sorted(filled.ids().tolist()) == list(range(100, 400))
     filled.remove([100, 399])
     assert sorted(filled.ids().tolist()) == list(range(101, 399))
+
+
+def test_load_exact_reads_the_live_vectors_of_any_kind_for_exact_search(filled, tmp_path):
+    from toolnav.index import load_exact
+
+    removed = np.arange(150, 160)  # NSG keeps these as tombstones in its saved arrays
+    filled.remove(removed)
+    filled.save(tmp_path / "saved")
+    exact = load_exact(tmp_path / "saved")
+    assert isinstance(exact, FlatIndex)
+    live = filled.ids()
+    assert np.array_equal(exact.ids(), live) and not np.isin(removed, exact.ids()).any()
+    assert np.array_equal(exact.vectors(live), filled.vectors(live))
+    queries = unit_rows(8, seed=3)
+    reference = FlatIndex(16)
+    reference.add(live, filled.vectors(live))
+    for got, expected in zip(exact.search(queries, k=5), reference.search(queries, k=5),
+                             strict=True):
+        assert np.array_equal(got, expected)
+    (tmp_path / "saved" / "ids.npy").write_bytes(b"garbage")
+    with pytest.raises(IndexFormatError, match=r"ids\.npy is missing or corrupted"):
+        load_exact(tmp_path / "saved")
+
+
+@pytest.mark.timeout(120)
+def test_load_exact_of_a_saved_nsg_index_does_not_import_numba(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    index = create_index("nsg", 16)
+    index.add(np.arange(50), unit_rows(50))
+    index.save(tmp_path / "saved")
+    script = ("import sys; from pathlib import Path; from toolnav.index import load_exact; "
+              f"exact = load_exact(Path({str(tmp_path / 'saved')!r})); "
+              "print(exact.ids().tolist()); print('numba' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=100, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    ids, numba_loaded = done.stdout.splitlines()
+    assert json.loads(ids) == list(range(50)) and numba_loaded == "False"

@@ -1,6 +1,6 @@
 """Where tools come from and where they are kept: sources, stores, the Catalog."""
 
-from toolnav.catalog.base import CatalogEntry, CatalogStore, SourceChange
+from toolnav.catalog.base import CatalogEntry, CatalogStore, RoutingRows, SourceChange
 from toolnav.catalog.catalog import Catalog
 from toolnav.catalog.embedding_cache import EmbeddingCache, embedding_key
 from toolnav.catalog.sources import LoadedSource, load_source
@@ -12,6 +12,7 @@ __all__ = [
     "CatalogStore",
     "EmbeddingCache",
     "LoadedSource",
+    "RoutingRows",
     "SQLiteCatalogStore",
     "SourceChange",
     "embedding_key",

@@ -76,6 +76,17 @@ class ThreadConnections:
             raise
         db.execute("COMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction (BEGIN ... COMMIT) on this thread's connection: every query in
+        the block sees the same state of the file, whatever other writers commit meanwhile."""
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
     def close(self) -> None:
         """Close every thread's connection."""
         with self._lock:

@@ -4,7 +4,10 @@ A store holds tools (with stable integer ids, also their ids in the vector index
 configurations of downstream servers (stored once, by server name: the only place their secrets
 live), a digest of each source's text (so an unchanged source is not parsed again), per-tool
 feedback, and a version counter bumped by every change to the set of tools, so
-readers (the router, replicas) notice changes with one cheap read. Parsing sources and
+readers (the router, replicas) notice changes with one cheap read; a fingerprint (the version and
+a random revision drawn at each bump) names one state of the tools for caches kept beside the
+store (a saved BM25 index), so a recreated or copied-then-changed catalog never matches a
+cache written for another one. Parsing sources and
 namespacing policy sit above it in `toolnav.catalog.catalog`; embedding and indexing in
 `toolnav.indexing`.
 
@@ -15,13 +18,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from toolnav.tool import Tool
 
-__all__ = ["CatalogEntry", "CatalogStore", "SourceChange"]
+__all__ = ["CatalogEntry", "CatalogStore", "RoutingRows", "SourceChange"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,23 @@ class SourceChange:
     renamed: dict[str, str]
 
 
+@dataclass(frozen=True)
+class RoutingRows:
+    """What a router needs of every stored tool, read at one moment, in id order.
+
+    Attributes:
+        fingerprint: names this state of the tools (`CatalogStore.fingerprint`).
+        ids: the tools' ids.
+        names: their names.
+        groups: their groups, ``""`` for none.
+    """
+
+    fingerprint: str
+    ids: list[int]
+    names: list[str]
+    groups: list[str]
+
+
 @runtime_checkable
 class CatalogStore(Protocol):
     """Persistent tools, server configurations, feedback and a change counter.
@@ -57,14 +77,26 @@ class CatalogStore(Protocol):
         """A counter that increases with every change to the set of tools."""
         ...
 
+    @property
+    def fingerprint(self) -> str:
+        """Names the current state of the tools: changes with every change to them (like
+        `version`) and differs between two stores whatever their histories, so a cache kept
+        beside the store (a saved BM25 index) can be keyed on it."""
+        ...
+
     def entries(self) -> list[CatalogEntry]:
         """Every stored tool, in id order."""
         ...
 
-    def routing_rows(self) -> list[tuple[int, str, str, str]]:
-        """(id, name, group, JSON record as `Tool.to_dict` gave it) of every stored tool, in
-        id order: what a router needs, without building every tool
-        (`toolnav.catalog.records.LazyTools` builds them on demand)."""
+    def routing_rows(self) -> RoutingRows:
+        """Ids, names and groups of every stored tool and the `fingerprint` of that state, read
+        together: what a router needs, without reading any tool's record (a router builds
+        only the tools it returns: `toolnav.catalog.records.LazyTools`)."""
+        ...
+
+    def records(self, ids: Sequence[int]) -> list[str | None]:
+        """The JSON records (as `Tool.to_dict` gave them) of the tools with these ids, in that
+        order; ``None`` for an id no longer stored."""
         ...
 
     def summaries(self) -> list[tuple[str, str, str]]:

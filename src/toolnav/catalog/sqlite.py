@@ -1,5 +1,8 @@
 """The embedded catalog store: tools, server configurations, feedback and a version in SQLite.
 
+The ``meta`` table keeps the version and a random revision redrawn at every version bump; the
+two make the store's fingerprint (`CatalogStore.fingerprint`).
+
 One file (``catalog.db``) in WAL mode, one connection per thread; every multi-row change is a
 single ``BEGIN IMMEDIATE`` transaction, so a failed or interrupted update leaves the previous
 catalog intact and concurrent writers (threads or processes) take turns. Homes written by
@@ -14,12 +17,13 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from toolnav.catalog._sqlite import ThreadConnections
-from toolnav.catalog.base import CatalogEntry, SourceChange
+from toolnav.catalog.base import CatalogEntry, RoutingRows, SourceChange
 from toolnav.catalog.records import stored_tool
 from toolnav.errors import CatalogError
 from toolnav.tool import NAMESPACE_SEPARATOR, Tool
@@ -80,6 +84,8 @@ class SQLiteCatalogStore:
             elif int(found) < SCHEMA_VERSION:
                 _migrate_bindings_to_servers(db)
                 _set_meta(db, "schema_version", str(SCHEMA_VERSION))
+            if _meta(db, "revision") is None:  # a new store, or one from before revisions
+                _set_meta(db, "revision", _new_revision())
 
     def close(self) -> None:
         """Close every connection."""
@@ -95,18 +101,34 @@ class SQLiteCatalogStore:
         """A counter that increases with every recorded outcome."""
         return int(_meta(self._connections.db, "feedback_version") or 0)
 
+    @property
+    def fingerprint(self) -> str:
+        """``version.revision``: the revision is drawn at random at every version bump."""
+        return _fingerprint(self._connections.db)
+
     def entries(self) -> list[CatalogEntry]:
         """Every stored tool, in id order."""
         rows = self._connections.db.execute(
             "SELECT id, data, original_name FROM tools ORDER BY id")
         return [_entry(row) for row in rows]
 
-    def routing_rows(self) -> list[tuple[int, str, str, str]]:
-        """(id, name, group, JSON record) of every stored tool, in id order."""
+    def routing_rows(self) -> RoutingRows:
+        """Ids, names and groups of every stored tool, in id order, and the fingerprint of
+        that state (``version.revision``), read in one transaction."""
+        with self._connections.reading() as db:
+            fingerprint = _fingerprint(db)
+            rows = db.execute("SELECT id, name, coalesce(json_extract(data, '$.group'), '') "
+                              "FROM tools ORDER BY id").fetchall()
+        return RoutingRows(fingerprint, [row[0] for row in rows], [row[1] for row in rows],
+                           [row[2] for row in rows])
+
+    def records(self, ids: Sequence[int]) -> list[str | None]:
+        """The JSON records of the tools with these ids, in that order (None: not stored)."""
         rows = self._connections.db.execute(
-            "SELECT id, name, coalesce(json_extract(data, '$.group'), ''), data FROM tools "
-            "ORDER BY id")
-        return rows.fetchall()
+            "SELECT id, data FROM tools WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps([int(i) for i in ids]),))
+        found = dict(rows.fetchall())
+        return [found.get(int(i)) for i in ids]
 
     def summaries(self) -> list[tuple[str, str, str]]:
         """(name, source, description) of every stored tool, in id order."""
@@ -289,6 +311,17 @@ def _name_taken(db: Any, name: str) -> bool:
 
 def _bump_version(db: Any) -> None:
     _set_meta(db, "version", str(int(_meta(db, "version") or 0) + 1))
+    _set_meta(db, "revision", _new_revision())
+
+
+def _fingerprint(db: Any) -> str:
+    return f"{_meta(db, 'version') or 0}.{_meta(db, 'revision') or ''}"
+
+
+def _new_revision() -> str:
+    """A random name for one state of the tools: two stores never share one, even when one
+    is a copy of the other that changed since."""
+    return secrets.token_hex(8)
 
 
 def _meta(db: Any, key: str) -> str | None:
