@@ -40,7 +40,8 @@ def evaluate(
         "abstention at a threshold chosen on the others."))] = False,
     tuner: Annotated[str, typer.Option(help=(
         "What --leave-one-out tunes: 'params' (fusion weight and group pull), 'adapter' (a "
-        "linear map on request vectors) or 'none'."
+        "linear map on request vectors), 'model' (fine-tunes the encoder per fold; kept "
+        "under HOME/eval/models) or 'none'."
     ))] = "params",
     sample: Annotated[int | None, typer.Option(min=1, help=(
         "With --leave-one-out: at most this many tuning and held-out requests per dataset."
@@ -145,13 +146,20 @@ def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int |
         plot_leave_one_out,
     )
     from toolnav.tuning.adapter import AdapterTuner
+    from toolnav.tuning.fold_model import ModelTuner
 
-    tuners = {"params": ParamsTuner, "adapter": AdapterTuner, "none": UntunedTuner}
+    home = state.settings.home
+    tuners = {"params": ParamsTuner, "adapter": AdapterTuner, "none": UntunedTuner,
+              "model": ModelTuner}
     if tuner_name not in tuners:
         raise ConfigError(f"--tuner {tuner_name!r}: choose one of {', '.join(tuners)}")
     with progress() as update:
-        report = leave_one_out(datasets, home=state.settings.home, tuner=tuners[tuner_name](),
-                               embedder=embedder, sample=sample, progress=update)
+        tuner = (ModelTuner(models_dir=home / "eval" / "models", threads=embedder.threads,
+                            request_encoder="fp32" if embedder.request_encoder == "fp32"
+                            else "int8", progress=update)
+                 if tuner_name == "model" else tuners[tuner_name]())
+        report = leave_one_out(datasets, home=home, tuner=tuner, embedder=embedder,
+                               sample=sample, progress=update)
     if plot:
         plot_leave_one_out(report, plot)
         error_console.print(f"plot written to {plot}")

@@ -71,6 +71,7 @@ class TuningReport:
 
 def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | None = None,
                epochs: int = 2, learning_rate: float = 3e-5, batch_size: int = 32,
+               max_steps: int | None = None, train_tokens: int = TRAIN_TOKENS,
                progress: Callable[[int, int, float], None] | None = None
                ) -> TuningReport:
     """Train from *base* (default: the bundled model) and write the tuned model to *target*.
@@ -83,6 +84,8 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
         target: output directory (replaced).
         base: a model directory to start from.
         epochs, learning_rate, batch_size: optimiser settings (AdamW, linear warm-up and decay).
+        max_steps: stop after this many optimiser steps (the schedule decays to them).
+        train_tokens: requests and tool texts are cut at this many tokens while training.
         progress: called as ``progress(step, total_steps, loss)`` after every step.
 
     Raises:
@@ -90,13 +93,16 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
     """
     if len(examples) < 2:
         raise EmbeddingError(f"tuning needs at least 2 request-tool pairs, got {len(examples)}")
-    if epochs < 1 or batch_size < 2 or not learning_rate > 0:
-        raise EmbeddingError("epochs must be ≥ 1, batch_size ≥ 2 and learning_rate > 0")
+    if (epochs < 1 or batch_size < 2 or not learning_rate > 0 or train_tokens < 8
+            or (max_steps is not None and max_steps < 1)):
+        raise EmbeddingError("epochs must be ≥ 1, batch_size ≥ 2, learning_rate > 0, "
+                             "train_tokens ≥ 8 and max_steps ≥ 1")
     import torch
     from tokenizers import Tokenizer
     from transformers import BertModel
 
     from toolnav.embed._pooling import quiet_load
+    from toolnav.embed.local import native_bfloat16
 
     base = base or bundled_model_dir()
     torch.manual_seed(SEED)
@@ -106,14 +112,16 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
         model = quiet_load(BertModel, base)
     except (OSError, ValueError) as error:
         raise EmbeddingError(f"cannot load the model to tune from {base}: {error}") from None
-    tokenizer.enable_truncation(TRAIN_TOKENS)
+    tokenizer.enable_truncation(train_tokens)
+    # bfloat16 autocast only where the CPU has it: emulated, a step ran ~12x slower than fp32.
+    bfloat16 = native_bfloat16()
     tokenizer.enable_padding()
 
     def encode(texts: list[str]):
         batch = tokenizer.encode_batch(texts)
         ids = torch.tensor([item.ids for item in batch])
         mask = torch.tensor([item.attention_mask for item in batch])
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
             states = model(input_ids=ids, attention_mask=mask,
                            token_type_ids=torch.zeros_like(ids)).last_hidden_state
         weights = mask.unsqueeze(-1).float()
@@ -122,6 +130,7 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
 
     order = list(examples)
     steps = epochs * math.ceil(len(order) / batch_size)
+    steps = min(steps, max_steps) if max_steps is not None else steps
     optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     warmup = max(1.0, WARMUP_SHARE * steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -132,7 +141,7 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
         shuffler.shuffle(order)
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            if len(batch) < 2:
+            if len(batch) < 2 or step >= steps:
                 continue
             documents = [example.positive for example in batch] + [
                 shuffler.choice(example.negatives) for example in batch if example.negatives]
@@ -154,7 +163,7 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
     model.eval()
     details = {"base": str(base), "examples": len(examples), "epochs": epochs,
                "learning_rate": learning_rate, "batch_size": batch_size, "steps": step,
-               "train_tokens": TRAIN_TOKENS, "temperature": TEMPERATURE,
+               "train_tokens": train_tokens, "bfloat16": bfloat16, "temperature": TEMPERATURE,
                "first_loss": losses[0], "last_loss": losses[-1],
                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     digest = _save(model, base, Path(target), details)
