@@ -39,11 +39,14 @@ from toolnav.progress import Progress, no_progress
 from toolnav.route import Router
 from toolnav.tool import embedding_text
 from toolnav.tuning.examples import NEGATIVE_DEPTH, request_examples
-from toolnav.tuning.model import TuningExample, tune_model
+from toolnav.tuning.model import RequestExample, tune_model, tune_request_encoder
 
-__all__ = ["FoldModel", "ModelTuner"]
+__all__ = ["TOOL_MODES", "FoldModel", "ModelTuner", "tuned_embedder"]
 
 SEED = 0
+# "tuned": tools are embedded again by the fold model; "frozen": only requests go through the
+# fold model, scored against the catalog's existing vectors (no re-embedding).
+TOOL_MODES = ("tuned", "frozen")
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class FoldModel:
 
     Attributes:
         training: the training sets' names.
-        examples: (request, gold tool) pairs trained on, per training set.
+        examples: training examples per training set.
         model_dir: the fold's model.
         trained_seconds: time spent training (0 when the model was already there).
         embedded: catalog tools embedded now (the rest came from the cache).
@@ -67,7 +70,8 @@ class FoldModel:
     embed_seconds: float
 
 
-def _tuned_embedder(model_dir: Path, threads: int, request_encoder: str) -> Embedder:
+def tuned_embedder(model_dir: Path, threads: int, request_encoder: str) -> Embedder:
+    """The fold model's embedder (its ONNX graphs are exported into *model_dir*)."""
     return MiniLMEmbedder(model_dir=model_dir, cache_dir=model_dir, threads=threads,
                           request_encoder=request_encoder)
 
@@ -78,19 +82,25 @@ class ModelTuner:
 
     Attributes:
         models_dir: where fold models are kept (one directory per training digest).
+        tools: ``tuned`` (the catalog is embedded again by the fold model; trained on
+            (request, tool text) pairs) or ``frozen`` (only the request encoder is trained,
+            against the catalog's vectors; `tune_request_encoder`).
         per_set: at most this many pairs from each training set (drawn with a fixed seed).
         max_steps, batch_size, learning_rate, train_tokens: `tune_model` settings (as many
             passes over the pairs as *max_steps* needs).
         threads, request_encoder: how the fold model's embedder runs (ONNX threads; ``int8``
             or ``fp32`` for requests; tools are always embedded in fp32).
         progress: called as ``progress(stage, done, total)`` while training and embedding.
+        embedder_for: builds the fold model's embedder from (model dir, threads, request
+            encoder); default `tuned_embedder`.
         runs: one `FoldModel` per fit, in order.
     """
 
     models_dir: Path
+    tools: str = "tuned"
     per_set: int = 400
-    max_steps: int = 100
-    batch_size: int = 16
+    max_steps: int = 150
+    batch_size: int = 32
     learning_rate: float = 3e-5
     train_tokens: int = 64
     threads: int = DEFAULT_THREADS
@@ -98,64 +108,80 @@ class ModelTuner:
     progress: Progress = no_progress
     name: str = "model"
     runs: list[FoldModel] = field(default_factory=list)
-    embedder_for: Callable[[Path, int, str], Embedder] = _tuned_embedder
+    embedder_for: Callable[[Path, int, str], Embedder] = tuned_embedder
 
     def fit(self, context: TuningContext) -> Router:
-        if self.request_encoder not in ("int8", "fp32"):
-            raise ConfigError(f"the fold model embeds requests with int8 or fp32, not "
-                              f"{self.request_encoder!r}")
+        if self.request_encoder not in ("int8", "fp32") or self.tools not in TOOL_MODES:
+            raise ConfigError(f"ModelTuner: request_encoder must be int8 or fp32 (got "
+                              f"{self.request_encoder!r}) and tools one of "
+                              f"{', '.join(TOOL_MODES)} (got {self.tools!r})")
         tools = context.indexed.tools
-        text_of = {tool.name: embedding_text(tool) for tool in tools}
         base = context.router(RouteParams())
-        examples: list[TuningExample] = []
+        text_of = {tool.name: embedding_text(tool) for tool in tools}
+        position = {name: i for i, name in enumerate(context.indexed.names)}
+        examples: list = []
         counts = {}
         for requests in context.training:
-            kept = self._set_examples(base, requests, text_of)
+            kept = self._set_examples(base, requests, text_of, position)
             counts[requests.name] = len(kept)
             examples.extend(kept)
         model_dir, trained = self._model(examples, [requests.name for requests in
-                                                    context.training])
+                                                    context.training], context)
         embedder = self.embedder_for(model_dir, self.threads, self.request_encoder)
-        started = time.perf_counter()
-        vectors, embedded = tool_vectors(tools, embedder, context.cache, self.progress)
-        index = create_index(default_index_kind(len(vectors)), vectors.shape[1])
-        index.add(context.indexed.ids, vectors)
-        indexed = dataclasses.replace(context.indexed, vectors=vectors, index=index)
+        started, indexed, embedded = time.perf_counter(), context.indexed, 0
+        if self.tools == "tuned":
+            vectors, embedded = tool_vectors(tools, embedder, context.cache, self.progress)
+            index = create_index(default_index_kind(len(vectors)), vectors.shape[1])
+            index.add(context.indexed.ids, vectors)
+            indexed = dataclasses.replace(context.indexed, vectors=vectors, index=index)
         self.runs.append(FoldModel(tuple(counts), counts, model_dir, trained, embedded,
                                    time.perf_counter() - started))
         return Router(indexed, RequestMemo(embedder), RouteParams())
 
-    def _set_examples(self, base: Router, requests: Requests, text_of: dict[str, str]
-                      ) -> list[TuningExample]:
-        """The set's pairs with hard negatives, at most `per_set` of them."""
+    def _set_examples(self, base: Router, requests: Requests, text_of: dict[str, str],
+                      position: dict[str, int]) -> list:
+        """The set's training examples with hard negatives, at most `per_set` of them:
+        (request, gold tool text) pairs, or with ``tools="frozen"`` one per request."""
         results = base.route_batch(requests.texts, k=NEGATIVE_DEPTH)
-        pairs = [example for text, gold, result in zip(requests.texts, requests.gold, results,
-                                                       strict=True)
-                 for example in request_examples(text, gold,
-                                                 [c.tool.name for c in result.candidates],
-                                                 text_of)]
-        if len(pairs) > self.per_set:
-            chosen = random.Random(f"{SEED}:{requests.name}").sample(range(len(pairs)),
+        if self.tools == "frozen":
+            examples: list = [
+                RequestExample(text, tuple(position[name] for name in gold),
+                               tuple(position[c.tool.name] for c in result.candidates
+                                     if c.tool.name not in gold))
+                for text, gold, result in zip(requests.texts, requests.gold, results,
+                                              strict=True)]
+        else:
+            examples = [example for text, gold, result in zip(requests.texts, requests.gold,
+                                                              results, strict=True)
+                        for example in request_examples(
+                            text, gold, [c.tool.name for c in result.candidates], text_of)]
+        if len(examples) > self.per_set:
+            chosen = random.Random(f"{SEED}:{requests.name}").sample(range(len(examples)),
                                                                      self.per_set)
-            pairs = [pairs[i] for i in sorted(chosen)]
-        return pairs
+            examples = [examples[i] for i in sorted(chosen)]
+        return examples
 
-    def _model(self, examples: list[TuningExample], training: list[str]) -> tuple[Path, float]:
+    def _model(self, examples: list, training: list[str], context: TuningContext
+               ) -> tuple[Path, float]:
         """The fold's model directory (trained now unless already there) and training time."""
-        settings = {"base": MODEL_NAME, "max_steps": self.max_steps,
+        settings = {"base": MODEL_NAME, "tools": self.tools, "max_steps": self.max_steps,
                     "batch_size": self.batch_size, "learning_rate": self.learning_rate,
                     "train_tokens": self.train_tokens}
         digest = hashlib.sha256(json.dumps(
-            [settings, [[e.request, e.positive, sorted(e.other_gold), list(e.negatives)]
-                        for e in examples]]).encode()).hexdigest()[:16]
+            [settings, [dataclasses.astuple(example) for example in examples]],
+            default=sorted).encode()).hexdigest()[:16]
         target = self.models_dir / f"fold-{digest}"
         if (target / TUNING_FILE).is_file():
             return target, 0.0
         stage = f"fine-tuning on {', '.join(training)}"
-        # As many passes over the pairs as *max_steps* needs: every fold trains as long.
+        # As many passes over the examples as *max_steps* needs: every fold trains as long.
         epochs = max(1, math.ceil(self.max_steps * self.batch_size / max(len(examples), 1)))
-        report = tune_model(examples, target, epochs=epochs, learning_rate=self.learning_rate,
-                            batch_size=self.batch_size, max_steps=self.max_steps,
-                            train_tokens=self.train_tokens,
-                            progress=lambda step, total, _: self.progress(stage, step, total))
+        options = {"epochs": epochs, "learning_rate": self.learning_rate,
+                   "batch_size": self.batch_size, "max_steps": self.max_steps,
+                   "train_tokens": self.train_tokens,
+                   "progress": lambda step, total, _: self.progress(stage, step, total)}
+        if self.tools == "frozen":
+            report = tune_request_encoder(examples, context.indexed.vectors, target, **options)
+        else:
+            report = tune_model(examples, target, **options)
         return target, report.seconds

@@ -27,11 +27,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from toolnav._atomic import replaced_directory
 from toolnav.embed.local import TUNING_FILE, WEIGHTS_FILE, bundled_model_dir
 from toolnav.errors import EmbeddingError
 
-__all__ = ["TuningExample", "TuningReport", "tune_model"]
+__all__ = ["RequestExample", "TuningExample", "TuningReport", "tune_model",
+           "tune_request_encoder"]
 
 TRAIN_TOKENS = 128  # requests and tool texts are cut here while training (not when embedding)
 TEMPERATURE = 0.05  # logits are cosine / TEMPERATURE
@@ -54,6 +57,16 @@ class TuningExample:
     positive: str
     other_gold: frozenset[str] = frozenset()
     negatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestExample:
+    """One request for `tune_request_encoder`: positions of its gold tools and of its hard
+    negatives (tools ranked high for it that are not gold) among the catalog's vectors."""
+
+    request: str
+    gold: tuple[int, ...]
+    negatives: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -91,8 +104,81 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
     Raises:
         EmbeddingError: too few examples, bad settings, or the base model cannot be loaded.
     """
+    import torch
+
+    def batch_loss(encode, batch: list[TuningExample], shuffler: random.Random):
+        documents = [example.positive for example in batch] + [
+            shuffler.choice(example.negatives) for example in batch if example.negatives]
+        scores = encode([example.request for example in batch]) @ encode(documents).T
+        same_gold = torch.tensor([[column != row and (document == example.positive
+                                                      or document in example.other_gold)
+                                   for column, document in enumerate(documents)]
+                                  for row, example in enumerate(batch)])
+        logits = (scores / TEMPERATURE).masked_fill(same_gold, -1e4)
+        return torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
+
+    return _train(examples, target, batch_loss, base=base, epochs=epochs,
+                  learning_rate=learning_rate, batch_size=batch_size, max_steps=max_steps,
+                  train_tokens=train_tokens, progress=progress, details={})
+
+
+def tune_request_encoder(examples: Sequence[RequestExample], tool_vectors: np.ndarray,
+                         target: Path, *, base: Path | None = None, epochs: int = 1,
+                         learning_rate: float = 3e-5, batch_size: int = 32,
+                         max_steps: int | None = None, train_tokens: int = TRAIN_TOKENS,
+                         progress: Callable[[int, int, float], None] | None = None
+                         ) -> TuningReport:
+    """Like `tune_model`, but only requests go through the model: each request's gold tools
+    must win a softmax over them and its hard negatives, scored against *tool_vectors* (the
+    base model's, left as they are), so the catalog needs no new embedding.
+
+    Args:
+        examples: requests with positions of gold tools and hard negatives in *tool_vectors*.
+        tool_vectors: (tools, dim) unit vectors of the catalog, by the base model.
+        target, base, epochs, learning_rate, batch_size, max_steps, train_tokens, progress:
+            as in `tune_model`.
+
+    Raises:
+        EmbeddingError: too few examples, a position outside *tool_vectors*, bad settings, or
+            the base model cannot be loaded.
+    """
+    import torch
+
+    if any(not example.gold or max(example.gold + example.negatives) >= len(tool_vectors)
+           or min(example.gold + example.negatives) < 0 for example in examples):
+        raise EmbeddingError(f"every request needs a gold tool, and every position must lie "
+                             f"in the {len(tool_vectors)} tool vectors")
+    tools = torch.from_numpy(np.ascontiguousarray(tool_vectors, dtype=np.float32))
+
+    def batch_loss(encode, batch: list[RequestExample], shuffler: random.Random):
+        width = max(len(example.gold) + len(example.negatives) for example in batch)
+        candidates = torch.zeros(len(batch), width, dtype=torch.long)
+        target = torch.zeros(len(batch), width)
+        blocked = torch.ones(len(batch), width, dtype=torch.bool)
+        for row, example in enumerate(batch):
+            chosen = example.gold + example.negatives
+            candidates[row, :len(chosen)] = torch.tensor(chosen)
+            target[row, :len(example.gold)] = 1.0 / len(example.gold)
+            blocked[row, :len(chosen)] = False
+        scores = torch.einsum("rd,rcd->rc", encode([example.request for example in batch]),
+                              tools[candidates])
+        log_p = torch.log_softmax((scores / TEMPERATURE).masked_fill(blocked, -1e4), dim=1)
+        return -(target * log_p).sum(1).mean()
+
+    return _train(examples, target, batch_loss, base=base, epochs=epochs,
+                  learning_rate=learning_rate, batch_size=batch_size, max_steps=max_steps,
+                  train_tokens=train_tokens, progress=progress,
+                  details={"tools": "base model's vectors (requests only trained)"})
+
+
+def _train(examples: Sequence, target: Path, batch_loss: Callable, *, base: Path | None,
+           epochs: int, learning_rate: float, batch_size: int, max_steps: int | None,
+           train_tokens: int, progress: Callable[[int, int, float], None] | None,
+           details: dict) -> TuningReport:
+    """The optimiser loop both tuners share: *batch_loss(encode, batch, shuffler)* is the
+    loss of one batch of *examples*, ``encode(texts)`` the model's unit vectors."""
     if len(examples) < 2:
-        raise EmbeddingError(f"tuning needs at least 2 request-tool pairs, got {len(examples)}")
+        raise EmbeddingError(f"tuning needs at least 2 examples, got {len(examples)}")
     if (epochs < 1 or batch_size < 2 or not learning_rate > 0 or train_tokens < 8
             or (max_steps is not None and max_steps < 1)):
         raise EmbeddingError("epochs must be ≥ 1, batch_size ≥ 2, learning_rate > 0, "
@@ -113,9 +199,9 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
     except (OSError, ValueError) as error:
         raise EmbeddingError(f"cannot load the model to tune from {base}: {error}") from None
     tokenizer.enable_truncation(train_tokens)
+    tokenizer.enable_padding()
     # bfloat16 autocast only where the CPU has it: emulated, a step ran ~12x slower than fp32.
     bfloat16 = native_bfloat16()
-    tokenizer.enable_padding()
 
     def encode(texts: list[str]):
         batch = tokenizer.encode_batch(texts)
@@ -143,15 +229,7 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
             batch = order[start:start + batch_size]
             if len(batch) < 2 or step >= steps:
                 continue
-            documents = [example.positive for example in batch] + [
-                shuffler.choice(example.negatives) for example in batch if example.negatives]
-            scores = encode([example.request for example in batch]) @ encode(documents).T
-            same_gold = torch.tensor([[column != row and (document == example.positive
-                                                          or document in example.other_gold)
-                                       for column, document in enumerate(documents)]
-                                      for row, example in enumerate(batch)])
-            logits = (scores / TEMPERATURE).masked_fill(same_gold, -1e4)
-            loss = torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
+            loss = batch_loss(encode, batch, shuffler)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -165,7 +243,7 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
                "learning_rate": learning_rate, "batch_size": batch_size, "steps": step,
                "train_tokens": train_tokens, "bfloat16": bfloat16, "temperature": TEMPERATURE,
                "first_loss": losses[0], "last_loss": losses[-1],
-               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **details}
     digest = _save(model, base, Path(target), details)
     return TuningReport(Path(target), len(examples), step, time.perf_counter() - started,
                         losses[0], losses[-1], digest)
