@@ -85,6 +85,7 @@ class ModelTuner:
         tools: ``tuned`` (the catalog is embedded again by the fold model; trained on
             (request, tool text) pairs) or ``frozen`` (only the request encoder is trained,
             against the catalog's vectors; `tune_request_encoder`).
+        base: the model fine-tuned (default: the bundled MiniLM).
         per_set: at most this many pairs from each training set (drawn with a fixed seed).
         max_steps, batch_size, learning_rate, train_tokens: `tune_model` settings (as many
             passes over the pairs as *max_steps* needs).
@@ -98,8 +99,9 @@ class ModelTuner:
 
     models_dir: Path
     tools: str = "tuned"
+    base: Path | None = None
     per_set: int = 400
-    max_steps: int = 150
+    max_steps: int = 80
     batch_size: int = 32
     learning_rate: float = 3e-5
     train_tokens: int = 64
@@ -164,9 +166,9 @@ class ModelTuner:
     def _model(self, examples: list, training: list[str], context: TuningContext
                ) -> tuple[Path, float]:
         """The fold's model directory (trained now unless already there) and training time."""
-        settings = {"base": MODEL_NAME, "tools": self.tools, "max_steps": self.max_steps,
-                    "batch_size": self.batch_size, "learning_rate": self.learning_rate,
-                    "train_tokens": self.train_tokens}
+        settings = {"base": str(self.base or MODEL_NAME), "tools": self.tools,
+                    "max_steps": self.max_steps, "batch_size": self.batch_size,
+                    "learning_rate": self.learning_rate, "train_tokens": self.train_tokens}
         digest = hashlib.sha256(json.dumps(
             [settings, [dataclasses.astuple(example) for example in examples]],
             default=sorted).encode()).hexdigest()[:16]
@@ -176,7 +178,7 @@ class ModelTuner:
         stage = f"fine-tuning on {', '.join(training)}"
         # As many passes over the examples as *max_steps* needs: every fold trains as long.
         epochs = max(1, math.ceil(self.max_steps * self.batch_size / max(len(examples), 1)))
-        options = {"epochs": epochs, "learning_rate": self.learning_rate,
+        options = {"base": self.base, "epochs": epochs, "learning_rate": self.learning_rate,
                    "batch_size": self.batch_size, "max_steps": self.max_steps,
                    "train_tokens": self.train_tokens,
                    "progress": lambda step, total, _: self.progress(stage, step, total)}
