@@ -1,11 +1,14 @@
 """`ModelTuner`: the leave-one-set-out `Tuner` that fine-tunes the encoder on each fold.
 
 For a fold's training sets it mines hard negatives with the untuned hybrid router over the
-union catalog (the first non-gold tools of each training request), keeps at most ``per_set``
-(request, gold tool) pairs of each set so every set weighs the same, fine-tunes the bundled
-MiniLM on them (`tune_model`: in-batch plus hard negatives, a bounded number of steps), embeds
-the union catalog again with the fold's model through the home's embedding cache (the model id
-carries the weights' digest, so re-runs embed nothing) and routes with default `RouteParams`.
+union catalog (the non-gold tools among each training request's first `NEGATIVE_DEPTH`), keeps
+at most ``per_set`` examples of each set so every set weighs the same, and fine-tunes the
+bundled MiniLM for a bounded number of steps. With ``tools="tuned"`` it trains on (request,
+gold tool text) pairs (`tune_model`: in-batch plus hard negatives) and embeds the union catalog
+again with the fold's model through the home's embedding cache (the model id carries the
+weights' digest, so re-runs embed nothing); with ``tools="frozen"`` it trains the request side
+only, against the catalog's existing vectors (`tune_request_encoder`), and embeds no tool. The
+fold's router uses default `RouteParams` (so a tuned model's dense weight).
 A fold model is kept under ``models_dir`` by a digest of its training pairs and settings, so a
 second run of the same fold trains nothing either. Choosing what to train on (the protocol's
 splits) and scoring are `toolnav.evaluation.leave_one_out`'s job.
@@ -101,9 +104,9 @@ class ModelTuner:
     tools: str = "tuned"
     base: Path | None = None
     per_set: int = 400
-    max_steps: int = 80
+    max_steps: int = 40
     batch_size: int = 32
-    learning_rate: float = 3e-5
+    learning_rate: float = 5e-5
     train_tokens: int = 64
     threads: int = DEFAULT_THREADS
     request_encoder: str = "int8"

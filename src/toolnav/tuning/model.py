@@ -6,6 +6,11 @@ gold); batch entries gold for the same request are masked, not pushed away. Trai
 Seal-Tools + ToolBench tuning split, held-out dense recall@5 rose from 0.62 to 0.84 and 0.70
 to 0.80, hybrid by 0.011 and 0.018 (docs/benchmarks.md).
 
+`tune_request_encoder` trains the same model on requests only: each request's gold tools must
+win a softmax over them and its hard negatives, scored against the catalog's existing tool
+vectors, which therefore need no new embedding (the model then serves as a request encoder
+beside the base model's tool vectors).
+
 The result is a directory with the weights, the tokenizer and ``toolnav-tuning.json``
 (provenance and a digest of the weights, which becomes part of the embedder's model id so
 tuned and bundled embeddings never mix in a cache).
