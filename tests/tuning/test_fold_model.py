@@ -105,3 +105,17 @@ def test_a_frozen_tools_tuner_trains_requests_only_and_embeds_no_tool(tmp_path,
     assert all(row.columns["left-out"]["recall@10"] == 1.0 for row in report.rows)
     with pytest.raises(ConfigError, match="tools one of"):
         ModelTuner(models_dir=tmp_path, tools="both").fit(None)
+
+
+def test_request_encoder_tuning_rejects_positions_outside_the_catalog(tmp_path):
+    import numpy as np
+
+    from toolnav.errors import EmbeddingError
+    from toolnav.tuning.model import RequestExample, tune_request_encoder
+
+    vectors = np.eye(4, dtype=np.float32)
+    examples = [RequestExample("a", (0,), (1, 2)), RequestExample("b", (1,), (9,))]
+    with pytest.raises(EmbeddingError, match="must lie in the 4 tool vectors"):
+        tune_request_encoder(examples, vectors, tmp_path / "model")
+    with pytest.raises(EmbeddingError, match="at least 2 requests, got 1"):
+        tune_request_encoder(examples[:1], vectors, tmp_path / "model")

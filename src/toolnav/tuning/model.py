@@ -122,9 +122,9 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
         logits = (scores / TEMPERATURE).masked_fill(same_gold, -1e4)
         return torch.nn.functional.cross_entropy(logits, torch.arange(len(batch)))
 
-    return _train(examples, target, batch_loss, base=base, epochs=epochs,
-                  learning_rate=learning_rate, batch_size=batch_size, max_steps=max_steps,
-                  train_tokens=train_tokens, progress=progress, details={})
+    return _train(examples, target, batch_loss, what="request-tool pairs", base=base,
+                  epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                  max_steps=max_steps, train_tokens=train_tokens, progress=progress, details={})
 
 
 def tune_request_encoder(examples: Sequence[RequestExample], tool_vectors: np.ndarray,
@@ -170,20 +170,22 @@ def tune_request_encoder(examples: Sequence[RequestExample], tool_vectors: np.nd
         log_p = torch.log_softmax((scores / TEMPERATURE).masked_fill(blocked, -1e4), dim=1)
         return -(target * log_p).sum(1).mean()
 
-    return _train(examples, target, batch_loss, base=base, epochs=epochs,
+    return _train(examples, target, batch_loss, what="requests", base=base, epochs=epochs,
                   learning_rate=learning_rate, batch_size=batch_size, max_steps=max_steps,
                   train_tokens=train_tokens, progress=progress,
                   details={"tools": "base model's vectors (requests only trained)"})
 
 
-def _train(examples: Sequence, target: Path, batch_loss: Callable, *, base: Path | None,
+def _train(examples: Sequence, target: Path, batch_loss: Callable, *, what: str,
+           base: Path | None,
            epochs: int, learning_rate: float, batch_size: int, max_steps: int | None,
            train_tokens: int, progress: Callable[[int, int, float], None] | None,
            details: dict) -> TuningReport:
     """The optimiser loop both tuners share: *batch_loss(encode, batch, shuffler)* is the
-    loss of one batch of *examples*, ``encode(texts)`` the model's unit vectors."""
+    loss of one batch of *examples* (*what* names them in errors), ``encode(texts)`` the
+    model's unit vectors."""
     if len(examples) < 2:
-        raise EmbeddingError(f"tuning needs at least 2 examples, got {len(examples)}")
+        raise EmbeddingError(f"tuning needs at least 2 {what}, got {len(examples)}")
     if (epochs < 1 or batch_size < 2 or not learning_rate > 0 or train_tokens < 8
             or (max_steps is not None and max_steps < 1)):
         raise EmbeddingError("epochs must be ≥ 1, batch_size ≥ 2, learning_rate > 0, "
