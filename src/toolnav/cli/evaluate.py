@@ -159,7 +159,7 @@ def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int |
                             tools="tuned" if tuner_name == "model" else "frozen",
                             threads=embedder.threads,
                             request_encoder="fp32" if embedder.request_encoder == "fp32"
-                            else "int8", progress=update)
+                            else "int8", progress=update, name=tuner_name)
                  if tuners[tuner_name] is ModelTuner else tuners[tuner_name]())
         report = leave_one_out(datasets, home=home, tuner=tuner, embedder=embedder,
                                sample=sample, progress=update)
