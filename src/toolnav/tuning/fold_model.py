@@ -89,14 +89,15 @@ class ModelTuner:
             (request, tool text) pairs) or ``frozen`` (only the request encoder is trained,
             against the catalog's vectors; `tune_request_encoder`).
         base: the model fine-tuned (default: the bundled MiniLM).
-        per_set: at most this many pairs from each training set (drawn with a fixed seed).
+        per_set: at most this many examples from each training set (drawn with a fixed seed).
         max_steps, batch_size, learning_rate, train_tokens: `tune_model` settings (as many
-            passes over the pairs as *max_steps* needs).
+            passes over the examples as *max_steps* needs).
         threads, request_encoder: how the fold model's embedder runs (ONNX threads; ``int8``
             or ``fp32`` for requests; tools are always embedded in fp32).
         progress: called as ``progress(stage, done, total)`` while training and embedding.
         embedder_for: builds the fold model's embedder from (model dir, threads, request
             encoder); default `tuned_embedder`.
+        name: the tuner's name in reports.
         runs: one `FoldModel` per fit, in order.
     """
 
