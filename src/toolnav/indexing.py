@@ -54,7 +54,7 @@ from toolnav.progress import Progress, no_progress
 from toolnav.tool import LEXICAL_TEXT_VERSION, Tool, embedding_text, lexical_text
 
 __all__ = ["EMBED_BATCH_SIZE", "UPDATE_IN_PLACE_LIMIT", "IndexMaintainer", "IndexReport",
-           "IndexedCatalog"]
+           "IndexedCatalog", "tool_vectors"]
 
 EMBED_BATCH_SIZE = 64
 # A change to at most this share of the indexed tools is applied to the saved index (removals
@@ -103,6 +103,33 @@ class IndexedCatalog:
     feedback: dict[str, tuple[float, int]]
     names: list[str]
     groups: list[str]
+
+
+def tool_vectors(tools: Sequence[Tool], embedder: Embedder, cache: EmbeddingCache,
+                 progress: Progress = no_progress) -> tuple[np.ndarray, int]:
+    """Every tool's float32 embedding by *embedder* (from *cache*, or computed and cached now)
+    and how many were computed.
+
+    Args:
+        tools: the tools, embedded as their `embedding_text`.
+        embedder: the model (its `model_id` is part of each cache key).
+        cache: where vectors are looked up and stored.
+        progress: called as ``progress("embedding tools", done, total)``.
+    """
+    model_id = embedder.model_id
+    texts = [embedding_text(tool) for tool in tools]
+    keys = [embedding_key(model_id, text) for text in texts]
+    found = cache.get_many(keys)
+    missing = sorted({key: i for i, key in enumerate(keys) if key not in found}.items())
+    if missing:
+        progress(_EMBEDDING_STAGE, 0, len(missing))
+    for start in range(0, len(missing), EMBED_BATCH_SIZE):
+        batch = missing[start:start + EMBED_BATCH_SIZE]
+        vectors = embedder.embed([texts[i] for _, i in batch])
+        cache.put_many([key for key, _ in batch], vectors)
+        found.update({key: vectors[j] for j, (key, _) in enumerate(batch)})
+        progress(_EMBEDDING_STAGE, min(start + EMBED_BATCH_SIZE, len(missing)), len(missing))
+    return np.stack([found[key] for key in keys]).astype(np.float32), len(missing)
 
 
 class IndexMaintainer:
@@ -229,21 +256,7 @@ class IndexMaintainer:
 
     def _vectors_for(self, tools: list[Tool], progress: Progress) -> tuple[np.ndarray, int]:
         """Every tool's embedding (cached, or computed and cached now) and how many were new."""
-        model_id = self.embedder.model_id
-        texts = [embedding_text(tool) for tool in tools]
-        keys = [embedding_key(model_id, text) for text in texts]
-        found = self.cache.get_many(keys)
-        missing = sorted({key: i for i, key in enumerate(keys) if key not in found}.items())
-        if missing:
-            progress(_EMBEDDING_STAGE, 0, len(missing))
-        for start in range(0, len(missing), EMBED_BATCH_SIZE):
-            batch = missing[start:start + EMBED_BATCH_SIZE]
-            vectors = self.embedder.embed([texts[i] for _, i in batch])
-            self.cache.put_many([key for key, _ in batch], vectors)
-            found.update({key: vectors[j] for j, (key, _) in enumerate(batch)})
-            progress(_EMBEDDING_STAGE, min(start + EMBED_BATCH_SIZE, len(missing)),
-                     len(missing))
-        return np.stack([found[key] for key in keys]).astype(np.float32), len(missing)
+        return tool_vectors(tools, self.embedder, self.cache, progress)
 
     def _manifest(self, version: int, tools: int) -> dict[str, Any]:
         return {"catalog_version": version, "model_id": self.embedder.model_id,

@@ -46,4 +46,5 @@ def test_leave_one_out_table_json_and_plot(tmp_path):
     assert "--leave-one-out always scores held-out requests" in refused.stderr
     unknown = toolnav(home, "eval", str(daily), str(travel), "--leave-one-out", "--tuner", "x",
                       check_exit=1)
-    assert "--tuner 'x': choose one of params, adapter, none" in unknown.stderr
+    assert ("--tuner 'x': choose one of params, adapter, none, model, request-model"
+            in unknown.stderr)

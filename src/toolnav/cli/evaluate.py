@@ -40,7 +40,9 @@ def evaluate(
         "abstention at a threshold chosen on the others."))] = False,
     tuner: Annotated[str, typer.Option(help=(
         "What --leave-one-out tunes: 'params' (fusion weight and group pull), 'adapter' (a "
-        "linear map on request vectors) or 'none'."
+        "linear map on request vectors), 'model' (fine-tunes the encoder per fold and embeds "
+        "the catalog again), 'request-model' (fine-tunes only the request side against the "
+        "catalog's vectors) or 'none'. Fold models are kept under HOME/eval/models."
     ))] = "params",
     sample: Annotated[int | None, typer.Option(min=1, help=(
         "With --leave-one-out: at most this many tuning and held-out requests per dataset."
@@ -145,13 +147,22 @@ def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int |
         plot_leave_one_out,
     )
     from toolnav.tuning.adapter import AdapterTuner
+    from toolnav.tuning.fold_model import ModelTuner
 
-    tuners = {"params": ParamsTuner, "adapter": AdapterTuner, "none": UntunedTuner}
+    home = state.settings.home
+    tuners = {"params": ParamsTuner, "adapter": AdapterTuner, "none": UntunedTuner,
+              "model": ModelTuner, "request-model": ModelTuner}
     if tuner_name not in tuners:
         raise ConfigError(f"--tuner {tuner_name!r}: choose one of {', '.join(tuners)}")
     with progress() as update:
-        report = leave_one_out(datasets, home=state.settings.home, tuner=tuners[tuner_name](),
-                               embedder=embedder, sample=sample, progress=update)
+        tuner = (ModelTuner(models_dir=home / "eval" / "models",
+                            tools="tuned" if tuner_name == "model" else "frozen",
+                            threads=embedder.threads,
+                            request_encoder="fp32" if embedder.request_encoder == "fp32"
+                            else "int8", progress=update, name=tuner_name)
+                 if tuners[tuner_name] is ModelTuner else tuners[tuner_name]())
+        report = leave_one_out(datasets, home=home, tuner=tuner, embedder=embedder,
+                               sample=sample, progress=update)
     if plot:
         plot_leave_one_out(report, plot)
         error_console.print(f"plot written to {plot}")

@@ -29,6 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
+from toolnav.catalog import EmbeddingCache
 from toolnav.config import RouteParams
 from toolnav.embed import Embedder, RequestMemo
 from toolnav.errors import ConfigError, SourceError
@@ -74,11 +75,13 @@ class Requests:
 @dataclass(frozen=True)
 class TuningContext:
     """What a tuner may use: the indexed union catalog, the embedder, a way to build routers
-    over them, and the training requests (tuning splits of the training datasets only)."""
+    over them, the training requests (tuning splits of the training datasets only), and the
+    home's embedding cache (for a tuner that embeds the catalog again with its own model)."""
 
     indexed: IndexedCatalog
     embedder: Embedder
     training: list[Requests]
+    cache: EmbeddingCache
 
     def router(self, params: RouteParams, embedder: Embedder | None = None) -> Router:
         """A router over the union catalog with *params* (and another request embedder)."""
@@ -234,7 +237,8 @@ def leave_one_out(directories: Sequence[Path], *, home: Path, tuner: Tuner,
             nonlocal done
             progress(f"tuning on {', '.join(training)}", done, total)
             router = tuner.fit(TuningContext(indexed, request_embedder,
-                                             [tuning[name] for name in training]))
+                                             [tuning[name] for name in training],
+                                             toolnav.maintainer.cache))
             done += 1
             fits = [_fit_scores(router, tuning[name]) for name in training]
             return router, abstention_threshold([best for best, _ in fits],

@@ -9,7 +9,7 @@ the tuned model's request table on the same requests and the union catalog's too
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from toolnav.config import RouteParams
@@ -21,7 +21,7 @@ from toolnav.progress import Progress, no_progress
 from toolnav.tool import embedding_text
 from toolnav.tuning.model import TuningExample
 
-__all__ = ["train_table", "tuning_examples"]
+__all__ = ["NEGATIVE_DEPTH", "request_examples", "train_table", "tuning_examples"]
 
 NEGATIVE_DEPTH = 30  # routed candidates searched for hard negatives
 NEGATIVES = 5  # hard negatives kept per request
@@ -47,18 +47,25 @@ def tuning_examples(directories: Sequence[Path], *, home: Path,
             results = router.route_batch([labelled.queries[i].text for i in rows],
                                          k=NEGATIVE_DEPTH, method="hybrid")
             for row, result in zip(rows, results, strict=True):
-                gold = set(labelled.gold[row])
-                negatives = tuple(text_of[c.tool.name] for c in result.candidates
-                                  if c.tool.name not in gold)[:NEGATIVES]
-                gold_texts = frozenset(text_of[name] for name in gold)
-                examples.extend(TuningExample(labelled.queries[row].text, text,
-                                              gold_texts - {text}, negatives)
-                                for text in sorted(gold_texts))
+                examples.extend(request_examples(labelled.queries[row].text, labelled.gold[row],
+                                                 [c.tool.name for c in result.candidates],
+                                                 text_of))
             progress(f"hard negatives for {labelled.name}", len(rows), len(rows))
     if not examples:
         raise SourceError("no request is in the tuning split (split \"train\" or \"dev\", "
                           "or an even crc32 of the id where a dataset has no splits)")
     return examples
+
+
+def request_examples(request: str, gold: Sequence[str], ranked: Sequence[str],
+                     text_of: Mapping[str, str]) -> list[TuningExample]:
+    """One example per gold tool of *request*, its hard negatives the first `NEGATIVES`
+    non-gold tools of *ranked* (tool names, best first); *text_of* maps a name to its
+    `embedding_text`."""
+    negatives = tuple(text_of[name] for name in ranked if name not in set(gold))[:NEGATIVES]
+    gold_texts = frozenset(text_of[name] for name in gold)
+    return [TuningExample(request, text, gold_texts - {text}, negatives)
+            for text in sorted(gold_texts)]
 
 
 def train_table(directories: Sequence[Path], examples: Sequence[TuningExample], *, home: Path,
