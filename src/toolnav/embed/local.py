@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from toolnav.config import DEFAULT_THREADS, REQUEST_ENCODERS
+from toolnav.embed._torch import native_bfloat16
 from toolnav.embed.base import Span
 from toolnav.embed.request_table import TABLE_FILE, TableEncoder
 from toolnav.errors import EmbeddingError
@@ -224,18 +224,6 @@ class MiniLMEmbedder:
                                  f"{error}") from None
         self._encoders[runtime] = encoder
         return encoder
-
-
-@functools.cache
-def native_bfloat16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX): there torch's
-    bfloat16 path doubles bulk throughput; elsewhere bfloat16 is emulated and ran ~10x slower
-    than fp32 ONNX Runtime (0.5 against 5 texts/s on an AVX2-only EPYC)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:  # not Linux: no cheap way to know, and ONNX is never slow
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _span_weights(offsets: Sequence[tuple[int, int]], spans: Sequence[Span],
