@@ -170,7 +170,8 @@ class IndexMaintainer:
         entries = self.store.entries()
         if not entries:
             raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE`")
-        vectors, embedded = self._vectors_for([entry.tool for entry in entries], progress)
+        vectors, embedded = tool_vectors([entry.tool for entry in entries], self.embedder,
+                                         self.cache, progress)
         manifest = self._manifest(version, len(entries))
         previous = self._read_manifest()
         rebuilt = force or previous != manifest
@@ -253,10 +254,6 @@ class IndexMaintainer:
         key = hashlib.sha256(f"{LEXICAL_TEXT_VERSION}\0{fingerprint}".encode()).hexdigest()
         return LexicalIndex.open(self._lexical_dir, key, ids,
                                  lambda: [lexical_text(tool) for tool in tools])
-
-    def _vectors_for(self, tools: list[Tool], progress: Progress) -> tuple[np.ndarray, int]:
-        """Every tool's embedding (cached, or computed and cached now) and how many were new."""
-        return tool_vectors(tools, self.embedder, self.cache, progress)
 
     def _manifest(self, version: int, tools: int) -> dict[str, Any]:
         return {"catalog_version": version, "model_id": self.embedder.model_id,
