@@ -76,6 +76,16 @@ def requires_shared_data(*names: str):
     return pytest.mark.skipif(bool(missing), reason=f"../shared/data lacks {missing}")
 
 
+def python_output(script: str, timeout: float = 120) -> str:
+    """The stdout of *script* run by a fresh Python process with this one's import path (so
+    what it imports is measured from a clean start); it must exit 0."""
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             timeout=timeout,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert process.returncode == 0, process.stderr
+    return process.stdout
+
+
 def run_toolnav(home: Path, *args: str, check_exit: int = 0, env: dict[str, str] | None = None,
                 timeout: float = 240) -> subprocess.CompletedProcess:
     """`toolnav --home HOME ARGS...` as a user runs it: a real process; its exit code must be

@@ -1,13 +1,11 @@
 """BM25 lexical index: ranking by words, alignment with ids, persistence keyed on a version."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from tests.conftest import python_output
 from toolnav.errors import VectorIndexError
 from toolnav.lexical import LexicalIndex
 
@@ -106,10 +104,7 @@ def test_loading_a_saved_index_and_scoring_imports_neither_bm25s_nor_numba_nor_s
               f"index = LexicalIndex.load(__import__('pathlib').Path({str(directory)!r}), 'v1', "
               f"{IDS!r}); print(index.scores('weather forecast').tolist()); "
               "print(sorted(m for m in ('bm25s', 'numba', 'scipy') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=100, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    assert done.returncode == 0, done.stderr
-    scores, modules = done.stdout.splitlines()
+    scores, modules = python_output(script, timeout=100).splitlines()
     assert json.loads(scores) == expected.tolist()
     assert modules == "[]"
 

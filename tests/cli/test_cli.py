@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from tests.conftest import python_output
 from tests.conftest import run_toolnav as toolnav
 
 
@@ -229,6 +230,4 @@ def test_tools_lists_plain_aligned_columns_and_json_one_tool_a_line(tmp_path):
 def test_commands_that_need_no_model_import_none_of_the_heavy_libraries():
     script = ("import sys, toolnav.cli.app; print(sorted(m for m in ('numpy', 'torch', 'numba', "
               "'httpx', 'pydantic', 'jsonschema', 'mcp', 'onnxruntime') if m in sys.modules))")
-    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120, check=True)
-    assert loaded.stdout.strip() == "[]"
+    assert python_output(script).strip() == "[]"

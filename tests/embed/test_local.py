@@ -1,12 +1,11 @@
 """The bundled embedder against the sentence-transformers reference, on both runtime paths."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import python_output
 from toolnav.embed import MiniLMEmbedder
 from toolnav.embed._onnx import CACHE_NAME, INT8_CACHE_NAME
 from toolnav.embed.local import SMALL_BATCH
@@ -87,8 +86,7 @@ def test_a_corrupted_cached_graph_is_rebuilt(tmp_path):
     script = ("import sys; from pathlib import Path; from toolnav.embed import MiniLMEmbedder; "
               f"MiniLMEmbedder(cache_dir=Path({str(tmp_path)!r})).embed_spans(['hi'], [[(0, 2)]]); "
               "print('onnx' in sys.modules)")
-    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                           timeout=300, check=True).stdout.strip() for _ in range(2)]
+    runs = [python_output(script, timeout=300).strip() for _ in range(2)]
     assert (tmp_path / INT8_CACHE_NAME).stat().st_size > 1_000_000      # quantised again
     assert runs == ["True", "False"]  # the onnx package only to quantise, never to load
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tests.conftest import python_output
 from toolnav.errors import IndexFormatError, VectorIndexError
 from toolnav.index import INDEX_KINDS, FlatIndex, create_index, load_index
 
@@ -195,9 +196,6 @@ def test_load_exact_reads_the_live_vectors_of_any_kind_for_exact_search(filled, 
 @pytest.mark.timeout(120)
 def test_load_exact_of_a_saved_nsg_index_does_not_import_numba(tmp_path):
     import json
-    import os
-    import subprocess
-    import sys
 
     index = create_index("nsg", 16)
     index.add(np.arange(50), unit_rows(50))
@@ -205,8 +203,5 @@ def test_load_exact_of_a_saved_nsg_index_does_not_import_numba(tmp_path):
     script = ("import sys; from pathlib import Path; from toolnav.index import load_exact; "
               f"exact = load_exact(Path({str(tmp_path / 'saved')!r})); "
               "print(exact.ids().tolist()); print('numba' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=100, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
-    assert done.returncode == 0, done.stderr
-    ids, numba_loaded = done.stdout.splitlines()
+    ids, numba_loaded = python_output(script, timeout=100).splitlines()
     assert json.loads(ids) == list(range(50)) and numba_loaded == "False"
