@@ -50,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,37 +291,28 @@ def main() -> int:
           f"clients, Streamable HTTP on loopback, {os.cpu_count()} CPUs\n")
     print(f"{'gateway':8s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'recall@5':>9s} "
           f"{'errors':>6s} {'CPU ms':>8s} {'client ms':>9s}   recall@5 per set")
-    port = free_port()
-    toolnav_command = [sys.executable, "-m", "toolnav", "--home", str(home), "serve",
-                       "--http", f"127.0.0.1:{port}"]
-    with gateway_process(toolnav_command, port, home / "bench-server-toolnav.log", env,
-                         {"k": K}) as server:
-        measure("toolnav", server, requests, {"k": K}, args.clients, args.warmup)
+
+    def run(name: str, command: Callable[[int], list[str]], arguments: dict[str, Any]) -> None:
+        port = free_port()
+        with gateway_process(command(port), port, home / f"bench-server-{name}.log", env,
+                             arguments) as server:
+            measure(name, server, requests, arguments, args.clients, args.warmup)
+
+    run("toolnav", lambda port: [sys.executable, "-m", "toolnav", "--home", str(home), "serve",
+                                 "--http", f"127.0.0.1:{port}"], {"k": K})
     requests_file = home / "bench-server-requests.jsonl"
     requests_file.write_text("".join(json.dumps(request.text) + "\n" for request in requests),
                              encoding="utf-8")
-    port = free_port()
-    pre_embedded_command = [sys.executable, str(PRE_EMBEDDED_SCRIPT), str(home),
-                            str(requests_file), str(port)]
-    if args.embedding_cache:
-        pre_embedded_command += ["--embedding-cache", str(args.embedding_cache)]
-    with gateway_process(pre_embedded_command, port, home / "bench-server-pre-embedded.log",
-                         env, {"k": K}) as server:
-        measure("no-model", server, requests, {"k": K}, args.clients, args.warmup)
-    port = free_port()
-    floor_command = [sys.executable, str(FLOOR_SCRIPT), str(tools_file), str(port), "--k", str(K)]
-    with gateway_process(floor_command, port, home / "bench-server-floor.log", env,
-                         {}) as server:
-        measure("sdkfloor", server, requests, {}, args.clients, args.warmup)
+    cache = ["--embedding-cache", str(args.embedding_cache)] if args.embedding_cache else []
+    run("no-model", lambda port: [sys.executable, str(PRE_EMBEDDED_SCRIPT), str(home),
+                                  str(requests_file), str(port), *cache], {"k": K})
+    run("sdkfloor", lambda port: [sys.executable, str(FLOOR_SCRIPT), str(tools_file), str(port),
+                                  "--k", str(K)], {})
     if args.peer_python is None:
         print("peer skipped: pass --peer-python (see the docstring)")
         return 0
-    port = free_port()
-    peer_command = [str(args.peer_python), str(PEER_SCRIPT), str(tools_file), str(port),
-                    "--k", str(K)]
-    with gateway_process(peer_command, port, home / "bench-server-fastmcp.log", env,
-                         {}) as server:
-        measure("fastmcp", server, requests, {}, args.clients, args.warmup)
+    run("fastmcp", lambda port: [str(args.peer_python), str(PEER_SCRIPT), str(tools_file),
+                                 str(port), "--k", str(K)], {})
     return 0
 
 
