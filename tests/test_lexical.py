@@ -69,7 +69,7 @@ def test_a_corrupted_saved_index_is_rebuilt(tmp_path):
     assert LexicalIndex.load(directory, "v1", IDS) is None  # fewer terms than the arrays name
 
 
-def test_scores_equal_bm25s_scores_to_the_float_built_loaded_and_on_a_larger_corpus(tmp_path):
+def test_scores_equal_bm25s_scores_within_a_float32_step_built_loaded_and_on_a_larger_corpus(tmp_path):
     import bm25s
     import Stemmer
 
@@ -92,8 +92,9 @@ def test_scores_equal_bm25s_scores_to_the_float_built_loaded_and_on_a_larger_cor
         terms = bm25s.tokenize(query, stemmer=stemmer, show_progress=False, return_ids=False)[0]
         expected = np.asarray(reference.get_scores(terms), dtype=np.float32)
         assert expected.any()
-        assert np.array_equal(built.scores(query), expected), query
-        assert np.array_equal(loaded.scores(query), expected), query
+        # Summed in float64, then rounded: within one float32 step of bm25s's float32 sum.
+        np.testing.assert_allclose(built.scores(query), expected, rtol=2e-7, err_msg=query)
+        np.testing.assert_allclose(loaded.scores(query), expected, rtol=2e-7, err_msg=query)
 
 
 @pytest.mark.timeout(120)

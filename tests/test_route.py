@@ -319,15 +319,17 @@ class _Bm25sScores:
                           show_progress=False)
         self._size = len(texts)
 
-    def scores(self, query):
+    def scores_of(self, queries):
         import bm25s
         import numpy as np
 
-        terms = bm25s.tokenize(query, stemmer=self._stemmer, show_progress=False,
-                               return_ids=False)[0]
-        if not terms:
-            return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(self._model.get_scores(terms), dtype=np.float32)
+        rows = []
+        for query in queries:
+            terms = bm25s.tokenize(query, stemmer=self._stemmer, show_progress=False,
+                                   return_ids=False)[0]
+            rows.append(np.asarray(self._model.get_scores(terms), dtype=np.float32) if terms
+                        else np.zeros(self._size, dtype=np.float32))
+        return np.stack(rows)
 
 
 @pytest.mark.parametrize("method", ["hybrid", "bm25"])

@@ -255,8 +255,7 @@ class Router:
                    method: str, allowed: np.ndarray | None, search_depth: int,
                    dense_found: list[np.ndarray], dense_stats: list[tuple[float, float]],
                    centroid: np.ndarray) -> RouteResult:
-        lexical = ([self._lexical.scores(text) for text in texts] if method != "dense"
-                   else [])
+        lexical = list(self._lexical.scores_of(texts)) if method != "dense" else []
         if allowed is not None:
             lexical = [np.where(allowed, scores, 0) for scores in lexical]
         lexical_found, lexical_stats = self._lexical_candidates(lexical, search_depth)
