@@ -1,7 +1,7 @@
 # One command to set up and run each main job on a fresh machine:
 #   make demo   -> virtualenv, install, `toolnav demo`
-#   make test   -> virtualenv, install with test extras, ruff, PostgreSQL and node tools for the
-#                  server and task tests, pytest
+#   make test   -> virtualenv, install with test extras (and the chinese one), ruff, PostgreSQL
+#                  and node tools for the server and task tests, pytest
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +12,7 @@ $(BIN)/toolnav: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the local CPU wheel (a bare `torch` pulls GBs of CUDA packages)
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e ".[test,plot]"
+	$(BIN)/pip install --quiet -e ".[test,plot,chinese]"
 	touch $@
 
 demo: $(BIN)/toolnav

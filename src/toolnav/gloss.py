@@ -19,7 +19,7 @@ import gzip
 import re
 from importlib import resources
 
-__all__ = ["gloss"]
+__all__ = ["gloss", "has_chinese"]
 
 SENSES = 2  # English senses kept per word
 SENSE_WORDS = 4  # a longer sense (an explanation rather than a translation) is skipped
@@ -44,9 +44,14 @@ _DICTIONARY = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 def gloss(text: str) -> str:
     """*text* with each Chinese word followed by its English senses (unchanged if it holds no
     Chinese character)."""
-    if not _HAN.search(text):
+    if not has_chinese(text):
         return text
     return _HAN.sub(lambda match: _gloss_run(match.group()), text)
+
+
+def has_chinese(text: str) -> bool:
+    """Whether *text* holds a Chinese (Han) character."""
+    return _HAN.search(text) is not None
 
 
 def _gloss_run(run: str) -> str:

@@ -28,11 +28,11 @@ import numpy as np
 from toolnav.config import RouteParams
 from toolnav.embed import Embedder, embed_with_spans
 from toolnav.errors import ConfigError, EmptyCatalog
-from toolnav.gloss import gloss
 from toolnav.index import FlatIndex, create_index
 from toolnav.index.flat import inner_products
 from toolnav.indexing import IndexedCatalog
 from toolnav.tool import Tool
+from toolnav.translate import read_in_english
 
 __all__ = ["CENTROID_SAMPLE", "METHODS", "Candidate", "RouteResult", "Router", "ToolFilter",
            "intent_spans", "split_intents"]
@@ -226,8 +226,8 @@ class Router:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
         split = method == "hybrid" and self.params.split_intents
-        # Chinese words get their English senses beside them: the tool texts are English.
-        read = [gloss(request) for request in requests] if self.params.gloss else requests
+        # Chinese gets English beside it (senses, a translation): the tool texts are English.
+        read = read_in_english(requests, self.params)
         spans = [intent_spans(text) if split else [] for text in read]
         texts = [[text, *(text[start:end] for start, end in text_spans)]
                  for text, text_spans in zip(read, spans, strict=True)]
