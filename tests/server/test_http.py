@@ -158,3 +158,27 @@ async def test_metrics_and_readiness_move_with_the_calls(backend, token_file):
     assert samples[("toolnav_downstream_state",
                     (("downstream", "calc"), ("state", "connected")))] == 1
     assert ("toolnav_downstream_reconnects_total", (("downstream", "calc"),)) in samples
+
+
+async def test_calls_find_the_header_schema_without_listing_tools(backend):
+    """The SDK checks ``Mcp-Param`` headers against the called tool's schema; in search mode
+    the gateway hands it the schemas tools/list shows, so no call runs tools/list."""
+    listings = []
+
+    class CountingGateway(Gateway):
+        async def _list_tools(self, ctx, params):
+            listings.append(params)
+            return await super()._list_tools(ctx, params)
+
+    gateway = CountingGateway(backend)
+    async with running_http(gateway) as url, mcp_http_client(url) as client:
+        listed = await client.list_tools()
+        await client.call_tool("search_tools", {"query": "multiply two numbers"})
+        await client.call_tool("get_tool_schema", {"name": "calc__multiply"})
+    lookup = gateway.mcp_server().get_tool_input_schema
+    assert len(listings) == 1  # the client's own tools/list
+    assert {tool.name: lookup(tool.name) for tool in listed.tools} == {
+        tool.name: tool.input_schema for tool in listed.tools}
+    assert lookup("calc__multiply") is None  # not exposed in search mode
+    # expose="all" lists per caller's token: the SDK keeps asking tools/list.
+    assert Gateway(backend, expose="all").mcp_server().get_tool_input_schema is None
