@@ -24,7 +24,7 @@ import anyio.to_thread
 from toolnav.catalog.sources.mcp import catalog_tools
 from toolnav.config import RouteParams
 from toolnav.downstream.mcp import ToolsChangedHook
-from toolnav.errors import EmptyCatalog, SourceError, ToolnavError
+from toolnav.errors import SourceError, ToolnavError
 from toolnav.execute import Executor, ToolResult
 from toolnav.route import Candidate, ToolFilter
 from toolnav.runtime import Toolnav
@@ -141,10 +141,7 @@ class RuntimeBackend:
 
     def _search(self, query: str, k: int, namespaces: Set[str] | None,
                 tags: Set[str] | None, allowed: Set[str] | None) -> list[Candidate]:
-        if len(self._toolnav.catalog) == 0:
-            raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE` "
-                               "before serving")
-        router = self._toolnav.router(self._params)
+        router = self._toolnav.router(self._params)  # raises EmptyCatalog on an empty one
         wanted = None if namespaces is None else set(namespaces)
         if allowed is not None:
             wanted = set(allowed) if wanted is None else wanted & set(allowed)
