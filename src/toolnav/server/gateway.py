@@ -29,7 +29,7 @@ from mcp.server.caching import CacheHint
 from mcp.shared.exceptions import MCPError
 
 from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError, ToolNotFound, ValidationFailed
-from toolnav.server.auth import caller_name, namespaces_in_scope
+from toolnav.server.auth import caller_name, namespaces_in_scope, namespaces_of_current_request
 from toolnav.server.backend import GatewayBackend
 from toolnav.server.meta_tools import (
     CALL_TOOL,
@@ -99,22 +99,26 @@ class Gateway:
                 SERVER_NAME, version=self._version, instructions=INSTRUCTIONS,
                 # The list depends on the caller's token and changes with the catalog.
                 cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
-                get_tool_input_schema=None if self.expose_all else self._fixed_input_schema,
+                get_tool_input_schema=self._input_schema,
                 on_list_tools=self._list_tools, on_call_tool=self._call_tool)
             self._server.middleware.append(state_boundary(SERVER_NAME))
             if self.tasks is not None:
                 self.tasks.install(self._server)
         return self._server
 
-    def _fixed_input_schema(self, name: str) -> dict[str, Any] | None:
-        """The input schema of an exposed tool, for the SDK's ``Mcp-Param`` header check on
-        2026-07-28 HTTP calls. Without it the SDK runs tools/list (through every middleware)
-        on each tools/call to find the schema: a third of the gateway's own work per search.
-        Only for ``expose="search"``, whose list is fixed (the meta tools, and the task tools
-        when serving tasks) and the same for every caller; ``expose="all"`` lists the
-        catalog as each caller's token allows it, which only tools/list knows."""
+    def _input_schema(self, name: str) -> dict[str, Any] | None:
+        """The input schema of a tool tools/list shows this caller, for the SDK's
+        ``Mcp-Param`` header check on 2026-07-28 HTTP calls (None: not listed, nothing to
+        check). Without it the SDK runs tools/list, through every middleware and page by
+        page, on each tools/call to find the schema: a third of the gateway's own work per
+        search, and a re-listing of the whole catalog per page with ``expose="all"``."""
         tool = META_TOOLS.get(name) or (TASK_TOOLS.get(name) if self.tasks is not None
                                         else None)
+        if tool is None and self.expose_all and _MCP_NAME.match(name):
+            tool = self.backend.find_tool(name)
+            allowed = namespaces_of_current_request()
+            if tool is not None and allowed is not None and tool.namespace not in allowed:
+                tool = None
         return None if tool is None else dict(tool.input_schema)
 
     async def _list_tools(self, ctx: ServerRequestContext, params: types.PaginatedRequestParams

@@ -84,6 +84,10 @@ class RuntimeBackend:
     async def get_tool(self, name: str) -> Tool:
         return await self._in_thread(self._toolnav.catalog.get, name)
 
+    def find_tool(self, name: str) -> Tool | None:
+        entry = self._toolnav.catalog.store.get(name)  # no "did you mean" scan of the catalog
+        return None if entry is None else entry.tool
+
     async def list_tools(self) -> list[Tool]:
         return await self._in_thread(self._toolnav.catalog.tools)
 
