@@ -11,6 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.server.conftest import ALICE, PYTHON, ROOT, mcp_http_client, running_http
 from toolnav.server import Gateway
+from toolnav.server.meta_tools import META_TOOLS
+from toolnav.server.task_tools import TASK_TOOLS
 from toolnav.tool import Tool
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
@@ -171,9 +173,16 @@ class CountingGateway(Gateway):
         return await super()._list_tools(ctx, params)
 
 
-async def test_calls_find_the_header_schema_without_listing_tools(backend):
-    """The SDK checks ``Mcp-Param`` headers against the called tool's schema; the gateway
-    hands it the schemas tools/list shows, so no call runs tools/list."""
+def declares_headers(schema) -> bool:
+    if isinstance(schema, dict):
+        return "x-mcp-header" in schema or any(map(declares_headers, schema.values()))
+    return isinstance(schema, list) and any(map(declares_headers, schema))
+
+
+async def test_search_calls_check_no_headers_and_list_no_tools(backend):
+    """The SDK checks ``Mcp-Param`` headers against the called tool's schema, which it finds
+    by running tools/list unless the server says; the gateway's own tools take no header
+    parameters, so it says there is nothing to check, and no call runs tools/list."""
     gateway = CountingGateway(backend)
     async with running_http(gateway) as url, mcp_http_client(url) as client:
         listed = await client.list_tools()
@@ -181,8 +190,10 @@ async def test_calls_find_the_header_schema_without_listing_tools(backend):
         await client.call_tool("get_tool_schema", {"name": "calc__multiply"})
     lookup = gateway.mcp_server().get_tool_input_schema
     assert gateway.listings == 1  # the client's own tools/list
-    assert {tool.name: lookup(tool.name) for tool in listed.tools} == {
-        tool.name: tool.input_schema for tool in listed.tools}
+    own = [*META_TOOLS.values(), *TASK_TOOLS.values()]
+    assert not any(declares_headers(dict(tool.input_schema)) for tool in own)
+    assert {tool.name for tool in listed.tools} <= {tool.name for tool in own}
+    assert all(lookup(tool.name) is None for tool in own)
     assert lookup("calc__multiply") is None  # not exposed in search mode
 
 

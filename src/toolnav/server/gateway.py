@@ -107,19 +107,21 @@ class Gateway:
         return self._server
 
     def _input_schema(self, name: str) -> dict[str, Any] | None:
-        """The input schema of a tool tools/list shows this caller, for the SDK's
-        ``Mcp-Param`` header check on 2026-07-28 HTTP calls (None: not listed, nothing to
-        check). Without it the SDK runs tools/list, through every middleware and page by
-        page, on each tools/call to find the schema: a third of the gateway's own work per
-        search, and a re-listing of the whole catalog per page with ``expose="all"``."""
-        tool = META_TOOLS.get(name) or (TASK_TOOLS.get(name) if self.tasks is not None
-                                        else None)
-        if tool is None and self.expose_all and _MCP_NAME.match(name):
-            tool = self.backend.find_tool(name)
-            allowed = namespaces_of_current_request()
-            if tool is not None and allowed is not None and tool.namespace not in allowed:
-                tool = None
-        return None if tool is None else dict(tool.input_schema)
+        """The input schema of a catalog tool tools/list shows this caller, for the SDK's
+        ``Mcp-Param`` header check on 2026-07-28 HTTP calls; None when there is nothing to
+        check: a tool not listed to the caller, or one of the gateway's own tools, none of
+        which takes an ``x-mcp-header`` parameter. Without it the SDK runs tools/list,
+        through every middleware and page by page, on each tools/call to find the schema: a
+        third of the gateway's own work per search, and a re-listing of the whole catalog
+        per page with ``expose="all"``."""
+        if name in META_TOOLS or (self.tasks is not None and name in TASK_TOOLS) \
+                or not self.expose_all or not _MCP_NAME.match(name):
+            return None
+        tool = self.backend.find_tool(name)
+        allowed = namespaces_of_current_request()
+        if tool is None or (allowed is not None and tool.namespace not in allowed):
+            return None
+        return dict(tool.input_schema)
 
     async def _list_tools(self, ctx: ServerRequestContext, params: types.PaginatedRequestParams
                           | None) -> types.ListToolsResult:
