@@ -3,10 +3,10 @@
 Searches and catalog reads run in worker threads (the router is CPU work; the store keeps a
 connection per thread), at most `Settings.threads` at a time so a burst of searches cannot
 starve the event loop; only `find_tool`, one indexed lookup the SDK asks for synchronously,
-reads in the calling thread. Tool calls are awaited on the async executor, whose MCP pool keeps one
-session per downstream server. A downstream that announces a change is re-listed over its
-live session and its tools replace the old ones in one store transaction; the router notices
-the store's new version and updates the index in place.
+reads in the calling thread. Tool calls are awaited on the async executor, whose MCP pool
+keeps one session per downstream server. A downstream that announces a change is re-listed
+over its live session and its tools replace the old ones in one store transaction; the
+router notices the store's new version and updates the index in place.
 
 Example:
     async with RuntimeBackend(toolnav) as backend:
