@@ -15,8 +15,10 @@ anyio tasks) post ``tools/call search_tools`` for every request, statelessly (pr
 run, p50/p99 latency of a request (send to parsed answer), recall@5 (share of gold tools
 among the five returned, averaged over requests) overall and per set, and the server process's
 CPU time per request (user + system, all its threads: on a shared machine a steadier figure
-than wall time; 2,000 / that is the requests/s two idle cores would give) and the load
-generator's own CPU time per request (it shares the machine's cores with the server).
+than wall time; 2,000 / that is the requests/s two idle cores would give), the part of it spent
+by the server's main thread ("loop ms": the event loop, which runs HTTP, the MCP SDK and the
+gateway; toolnav's searches run on worker threads) and the load generator's own CPU time per
+request (it shares the machine's cores with the server).
 
 Two more servers are always measured, to show where the time goes:
 bench/toolnav_pre_embedded.py, toolnav's gateway with the request encoder taken out (request
@@ -90,6 +92,7 @@ class Run:
     recalls: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
     cpu_seconds: float = 0.0
+    loop_cpu_seconds: float = 0.0
     client_cpu_seconds: float = 0.0
 
     def row(self) -> str:
@@ -101,6 +104,7 @@ class Run:
         return (f"{self.name:8s} {count / self.seconds:8.1f} {np.percentile(lat, 50):8.1f} "
                 f"{np.percentile(lat, 99):8.1f} {statistics.fmean(every):9.3f} {self.errors:6d}"
                 f" {self.cpu_seconds / count * 1000:8.1f}"
+                f" {self.loop_cpu_seconds / count * 1000:8.1f}"
                 f" {self.client_cpu_seconds / count * 1000:9.1f}   {per_set}")
 
 
@@ -245,9 +249,10 @@ async def load(name: str, url: str, requests: Sequence[Request], arguments: dict
     return run
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process *pid* so far (all its threads)."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time of process *pid* so far: all its threads, or only *thread*."""
+    stat = Path(f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+                ).read_text()
     fields = stat[stat.rindex(")") + 2:].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -256,9 +261,11 @@ def measure(name: str, server: tuple[str, int], requests: Sequence[Request],
             arguments: dict[str, Any], clients: int, warmup: int) -> Run:
     url, pid = server
     anyio.run(load, f"{name}-warm", url, requests[:warmup], arguments, clients)
-    began, client_began = cpu_seconds(pid), time.process_time()
+    began, loop_began, client_began = cpu_seconds(pid), cpu_seconds(pid, pid), \
+        time.process_time()
     run = anyio.run(load, name, url, requests, arguments, clients)
     run.cpu_seconds = cpu_seconds(pid) - began
+    run.loop_cpu_seconds = cpu_seconds(pid, pid) - loop_began
     run.client_cpu_seconds = time.process_time() - client_began
     print(f"{run.row()}   (load average {os.getloadavg()[0]:.1f})", flush=True)
     return run
@@ -290,7 +297,7 @@ def main() -> int:
     print(f"{len(requests)} requests ({args.requests} per set), {args.clients} concurrent "
           f"clients, Streamable HTTP on loopback, {os.cpu_count()} CPUs\n")
     print(f"{'gateway':8s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'recall@5':>9s} "
-          f"{'errors':>6s} {'CPU ms':>8s} {'client ms':>9s}   recall@5 per set")
+          f"{'errors':>6s} {'CPU ms':>8s} {'loop ms':>8s} {'client ms':>9s}   recall@5 per set")
 
     def run(name: str, command: Callable[[int], list[str]], arguments: dict[str, Any]) -> None:
         port = free_port()

@@ -7,7 +7,10 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
+from toolnav.errors import EmptyCatalog
+from toolnav.runtime import Toolnav
 from toolnav.server import Gateway
+from toolnav.server.runtime_backend import RuntimeBackend
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -62,6 +65,16 @@ async def test_search_returns_ranked_tools_with_full_schemas(backend):
     assert [tool["score"] for tool in tools] == sorted((tool["score"] for tool in tools),
                                                        reverse=True)
     assert '"add_numbers"' in text(result)  # the same data as JSON text
+
+
+async def test_search_of_an_empty_catalog_finds_nothing(tmp_path, hashing_embedder):
+    with Toolnav.open(tmp_path / "home", embedder=hashing_embedder) as empty:
+        async with RuntimeBackend(empty) as backend:
+            with pytest.raises(EmptyCatalog, match="catalog is empty"):
+                await backend.search("add two numbers", 5)
+            async with Client(Gateway(backend).mcp_server()) as client:
+                result = await client.call_tool("search_tools", {"query": "add two numbers"})
+    assert not result.is_error and result.structured_content == {"tools": []}
 
 
 async def test_search_filters_by_namespace_and_checks_its_own_arguments(backend):

@@ -11,6 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.server.conftest import ALICE, PYTHON, ROOT, mcp_http_client, running_http
 from toolnav.server import Gateway
+from toolnav.server.meta_tools import META_TOOLS
+from toolnav.server.task_tools import TASK_TOOLS
+from toolnav.tool import Tool
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90)]
 
@@ -158,3 +161,72 @@ async def test_metrics_and_readiness_move_with_the_calls(backend, token_file):
     assert samples[("toolnav_downstream_state",
                     (("downstream", "calc"), ("state", "connected")))] == 1
     assert ("toolnav_downstream_reconnects_total", (("downstream", "calc"),)) in samples
+
+
+class CountingGateway(Gateway):
+    """Counts its tools/list answers."""
+
+    listings = 0
+
+    async def _list_tools(self, ctx, params):
+        self.listings += 1
+        return await super()._list_tools(ctx, params)
+
+
+def declares_headers(schema) -> bool:
+    if isinstance(schema, dict):
+        return "x-mcp-header" in schema or any(map(declares_headers, schema.values()))
+    return isinstance(schema, list) and any(map(declares_headers, schema))
+
+
+async def test_search_calls_check_no_headers_and_list_no_tools(backend):
+    """The SDK checks ``Mcp-Param`` headers against the called tool's schema, which it finds
+    by running tools/list unless the server says; the gateway's own tools take no header
+    parameters, so it says there is nothing to check, and no call runs tools/list."""
+    gateway = CountingGateway(backend)
+    async with running_http(gateway) as url, mcp_http_client(url) as client:
+        listed = await client.list_tools()
+        await client.call_tool("search_tools", {"query": "multiply two numbers"})
+        await client.call_tool("get_tool_schema", {"name": "calc__multiply"})
+    lookup = gateway.mcp_server().get_tool_input_schema
+    assert gateway.listings == 1  # the client's own tools/list
+    own = [*META_TOOLS.values(), *TASK_TOOLS.values()]
+    assert not any(declares_headers(dict(tool.input_schema)) for tool in own)
+    assert {tool.name for tool in listed.tools} <= {tool.name for tool in own}
+    assert all(lookup(tool.name) is None for tool in own)
+    assert lookup("calc__multiply") is None  # not exposed in search mode
+
+
+async def test_header_check_with_expose_all_follows_each_callers_listing(toolnav, backend,
+                                                                         token_file):
+    """A direct call's ``Mcp-Param`` headers are checked against the tool's schema when the
+    caller's token lists the tool, and not otherwise (the call is then refused for scope),
+    without the gateway listing the catalog for it."""
+    add = toolnav.catalog.get("add_numbers")
+    toolnav.catalog.add_tools([Tool(name="add_headed", description=add.description,
+                                    input_schema={**add.input_schema, "properties": {
+                                        **add.input_schema["properties"],
+                                        "a": {"type": "integer", "x-mcp-header": "A"}}},
+                                    binding=add.binding)], source="headed")
+
+    async def call(http, token: str, header: str) -> httpx.Response:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "add_headed", "arguments": {"a": 1, "b": 2},
+                           "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                                     "io.modelcontextprotocol/clientCapabilities": {}}}}
+        return await http.post("/mcp", content=json.dumps(body), headers={
+            **MCP_HEADERS, "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call",
+            "Mcp-Name": "add_headed", "Mcp-Param-A": header,
+            "Authorization": f"Bearer {token}"})
+
+    gateway = CountingGateway(backend, expose="all", page_size=2)
+    async with running_http(gateway, tokens=token_file) as url, \
+            httpx.AsyncClient(base_url=url) as http:
+        matching = await call(http, ROOT, "1")
+        mismatched = await call(http, ROOT, "5")
+        out_of_scope = await call(http, ALICE, "5")
+    assert matching.status_code == 200 and matching.json()["result"]["content"][0]["text"] == "3"
+    assert mismatched.status_code == 400 and "Mcp-Param-A" in mismatched.text
+    assert out_of_scope.status_code == 200
+    assert out_of_scope.json()["result"]["content"][0]["text"].startswith("insufficient_scope")
+    assert gateway.listings == 0

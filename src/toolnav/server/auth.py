@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 
@@ -141,7 +142,17 @@ def _access_token(ctx: Any) -> AccessToken | None:
 def namespaces_in_scope(ctx: Any) -> frozenset[str] | None:
     """The namespaces the caller of this request may reach; None means all (stdio, HTTP
     without tokens, or a token granted ``"*"``)."""
-    token = _access_token(ctx)
+    return _namespaces(_access_token(ctx))
+
+
+def namespaces_of_current_request() -> frozenset[str] | None:
+    """`namespaces_in_scope` for code the SDK calls without a request context (its
+    ``Mcp-Param`` header check): the token the SDK's auth middleware stored for the HTTP
+    request being served."""
+    return _namespaces(get_access_token())
+
+
+def _namespaces(token: AccessToken | None) -> frozenset[str] | None:
     if token is None or ALL_NAMESPACES in token.scopes:
         return None
     return frozenset(token.scopes)

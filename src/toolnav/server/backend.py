@@ -69,6 +69,11 @@ class GatewayBackend(Protocol):
         """
         ...
 
+    def find_tool(self, name: str) -> Tool | None:
+        """The current record of a tool, read in the calling thread (for the MCP SDK's
+        synchronous ``Mcp-Param`` header check, one indexed lookup); None if there is none."""
+        ...
+
     async def list_tools(self) -> list[Tool]:
         """Every tool, in a stable order."""
         ...

@@ -29,7 +29,7 @@ from mcp.server.caching import CacheHint
 from mcp.shared.exceptions import MCPError
 
 from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError, ToolNotFound, ValidationFailed
-from toolnav.server.auth import caller_name, namespaces_in_scope
+from toolnav.server.auth import caller_name, namespaces_in_scope, namespaces_of_current_request
 from toolnav.server.backend import GatewayBackend
 from toolnav.server.meta_tools import (
     CALL_TOOL,
@@ -99,11 +99,29 @@ class Gateway:
                 SERVER_NAME, version=self._version, instructions=INSTRUCTIONS,
                 # The list depends on the caller's token and changes with the catalog.
                 cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
+                get_tool_input_schema=self._input_schema,
                 on_list_tools=self._list_tools, on_call_tool=self._call_tool)
             self._server.middleware.append(state_boundary(SERVER_NAME))
             if self.tasks is not None:
                 self.tasks.install(self._server)
         return self._server
+
+    def _input_schema(self, name: str) -> dict[str, Any] | None:
+        """The input schema of a catalog tool tools/list shows this caller, for the SDK's
+        ``Mcp-Param`` header check on 2026-07-28 HTTP calls; None when there is nothing to
+        check: a tool not listed to the caller, or one of the gateway's own tools, none of
+        which takes an ``x-mcp-header`` parameter. Without it the SDK runs tools/list,
+        through every middleware and page by page, on each tools/call to find the schema: a
+        third of the gateway's own work per search, and a re-listing of the whole catalog
+        per page with ``expose="all"``."""
+        if name in META_TOOLS or (self.tasks is not None and name in TASK_TOOLS) \
+                or not self.expose_all or not _MCP_NAME.match(name):
+            return None
+        tool = self.backend.find_tool(name)
+        allowed = namespaces_of_current_request()
+        if tool is None or (allowed is not None and tool.namespace not in allowed):
+            return None
+        return dict(tool.input_schema)
 
     async def _list_tools(self, ctx: ServerRequestContext, params: types.PaginatedRequestParams
                           | None) -> types.ListToolsResult:

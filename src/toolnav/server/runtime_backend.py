@@ -2,10 +2,11 @@
 
 Searches and catalog reads run in worker threads (the router is CPU work; the store keeps a
 connection per thread), at most `Settings.threads` at a time so a burst of searches cannot
-starve the event loop; tool calls are awaited on the async executor, whose MCP pool keeps one
-session per downstream server. A downstream that announces a change is re-listed over its
-live session and its tools replace the old ones in one store transaction; the router notices
-the store's new version and updates the index in place.
+starve the event loop; only `find_tool`, one indexed lookup the SDK asks for synchronously,
+reads in the calling thread. Tool calls are awaited on the async executor, whose MCP pool
+keeps one session per downstream server. A downstream that announces a change is re-listed
+over its live session and its tools replace the old ones in one store transaction; the
+router notices the store's new version and updates the index in place.
 
 Example:
     async with RuntimeBackend(toolnav) as backend:
@@ -24,7 +25,7 @@ import anyio.to_thread
 from toolnav.catalog.sources.mcp import catalog_tools
 from toolnav.config import RouteParams
 from toolnav.downstream.mcp import ToolsChangedHook
-from toolnav.errors import EmptyCatalog, SourceError, ToolnavError
+from toolnav.errors import SourceError, ToolnavError
 from toolnav.execute import Executor, ToolResult
 from toolnav.route import Candidate, ToolFilter
 from toolnav.runtime import Toolnav
@@ -84,6 +85,10 @@ class RuntimeBackend:
     async def get_tool(self, name: str) -> Tool:
         return await self._in_thread(self._toolnav.catalog.get, name)
 
+    def find_tool(self, name: str) -> Tool | None:
+        entry = self._toolnav.catalog.store.get(name)  # no "did you mean" scan of the catalog
+        return None if entry is None else entry.tool
+
     async def list_tools(self) -> list[Tool]:
         return await self._in_thread(self._toolnav.catalog.tools)
 
@@ -141,10 +146,7 @@ class RuntimeBackend:
 
     def _search(self, query: str, k: int, namespaces: Set[str] | None,
                 tags: Set[str] | None, allowed: Set[str] | None) -> list[Candidate]:
-        if len(self._toolnav.catalog) == 0:
-            raise EmptyCatalog("the catalog is empty; add tools with `toolnav add SOURCE` "
-                               "before serving")
-        router = self._toolnav.router(self._params)
+        router = self._toolnav.router(self._params)  # raises EmptyCatalog on an empty one
         wanted = None if namespaces is None else set(namespaces)
         if allowed is not None:
             wanted = set(allowed) if wanted is None else wanted & set(allowed)
