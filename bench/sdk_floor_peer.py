@@ -5,8 +5,9 @@ The same SDK version, low-level `Server`, `streamable_http_app` and uvicorn sett
 `toolnav serve --http` uses, with one ``search_tools`` tool whose answer is fixed: the first
 *k* tools of the catalog file, with their input schemas, in toolnav's result shape (so the
 answer is as large as a real one). No embedding, no index, no validation, no metrics, no log
-line. Whatever requests/s this reaches under bench/server.py's load is the most any gateway
-built on this SDK and transport can reach on the machine; toolnav's own cost is the gap.
+line, no tools/list walk for the ``Mcp-Param`` header check. Whatever requests/s this reaches
+under bench/server.py's load is the most any gateway built on this SDK and transport can reach
+on the machine; toolnav's own cost is the gap.
 
 Example:
     .venv/bin/python bench/sdk_floor_peer.py tools.jsonl 8791 --k 5
@@ -46,7 +47,10 @@ def build(tools_file: Path, k: int) -> Server:
         return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
                                     structured_content=answer)
 
-    return Server("sdk-floor", on_list_tools=list_tools, on_call_tool=call_tool)
+    # No x-mcp-header parameter to check: the SDK skips listing tools on every call, as it
+    # does for toolnav's gateway (`Gateway._input_schema`).
+    return Server("sdk-floor", on_list_tools=list_tools, on_call_tool=call_tool,
+                  get_tool_input_schema=lambda name: None)
 
 
 def main() -> None:
