@@ -114,7 +114,7 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     assert "0 embedded" in toolnav(home, "index").stdout          # already bundled vectors
     untuned = toolnav(home, "search", "weather", env={"TOOLNAV_REQUEST_ENCODER": "table"},
                       check_exit=1).stderr
-    assert "the bundled model has no request table; `toolnav tune` trains one" in untuned
+    assert "the bundled model has no request table; `toolnav tune --label-free`" in untuned
     assert "name at least one dataset folder" in toolnav(home, "tune", check_exit=1).stderr
 
 
