@@ -41,12 +41,23 @@ def home(tmp_path_factory):
         runtime.catalog.add_source(catalog_file(home))
         report = write_label_free_table(runtime, home / "model", epochs=2,
                                         progress=lambda *args: stages.append(args))
-    assert report.tool_texts == 6 and report.pseudo_requests == 8
+    assert report.tool_texts == 6 and report.pseudo_requests == 9
     assert report.path == home / "model" / TABLE_FILE
     tokens = [stage for stage in stages if "tokens alone" in stage[0]]
     assert tokens[-1][1:] == (30522, 30522)          # the single-token pass reports progress
     assert stages[-1][0].startswith("training the request table") and stages[-1][1] == 2
     return home
+
+
+def test_a_second_table_reuses_the_cached_single_token_vectors(home, tmp_path):
+    cached = MiniLMEmbedder().cache_dir / "sentence-transformers-all-MiniLM-L6-v2@256-tokens.npy"
+    assert np.load(cached).shape == (30522, 384)
+    stages = []
+    with Toolnav.open(Settings(home=home)) as runtime:
+        write_label_free_table(runtime, tmp_path / "model", epochs=1,
+                               progress=lambda *args: stages.append(args))
+    assert [stage[1:] for stage in stages if "tokens alone" in stage[0]] == [(30522, 30522)]
+    assert (tmp_path / "model" / TABLE_FILE).is_file()
 
 
 def test_pseudo_requests_are_the_descriptions_sentences_once():
@@ -99,7 +110,7 @@ def test_tune_label_free_then_search_then_reset(tmp_path):
     assert "the catalog is empty; add tools with `toolnav add SOURCE`" in refused
     toolnav(home, "add", str(catalog_file(tmp_path)))
     trained = toolnav(home, "tune", "--label-free", "--epochs", "1").stdout
-    assert "label-free request table trained on 6 tool texts and 8 pseudo-requests" in trained
+    assert "label-free request table trained on 6 tool texts and 9 pseudo-requests" in trained
     assert (home / "model" / TABLE_FILE).is_file()
     assert "0 embedded" in toolnav(home, "index").stdout       # tools keep their vectors
     searched = toolnav(home, "search", "is it raining in Oslo", "--json",

@@ -128,6 +128,12 @@ class MiniLMEmbedder:
         return self._model_dir
 
     @property
+    def cache_dir(self) -> Path:
+        """Where files derived from the weights are kept (ONNX graphs, a request table's
+        single-token vectors)."""
+        return self._cache_dir
+
+    @property
     def dim(self) -> int:
         """Embedding dimension (384)."""
         return DIMENSION

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
+from toolnav._atomic import replaced_file
 from toolnav.embed.base import Span
 from toolnav.embed.local import MiniLMEmbedder, load_tokenizer
 from toolnav.errors import EmbeddingError
@@ -38,6 +40,7 @@ RANKING_WEIGHT = 0.3  # of the gold-tool cross-entropy against the distillation 
 SEED = 0
 _INIT_BATCH = 1024
 _DISTIL_BATCH = 512  # distillation texts embedded per progress report
+_UNSAFE = re.compile(r"[^\w.@+-]+")  # what a model id may not keep in a file name
 
 
 def train_request_table(teacher: MiniLMEmbedder, tool_texts: Sequence[str],
@@ -151,20 +154,31 @@ def _embed_distilled(teacher: MiniLMEmbedder, texts: Sequence[str], progress: Pr
 def _single_token_vectors(teacher: MiniLMEmbedder, tokenizer, progress: Progress
                           ) -> np.ndarray:
     """The teacher's mean token state for each vocabulary entry alone, ([CLS] t [SEP]), on
-    torch (fp32 unless the CPU has native bfloat16: `toolnav.embed._torch`)."""
+    torch (fp32 unless the CPU has native bfloat16: `toolnav.embed._torch`). They depend on
+    the weights only, so they are kept in the teacher's cache directory under its model id."""
     from toolnav.embed._torch import TorchEncoder
 
     vocabulary = tokenizer.get_vocab_size()
+    stage = f"request table: the model's vector of each of {vocabulary} tokens alone"
+    cached = teacher.cache_dir / f"{_UNSAFE.sub('-', teacher.model_id)}-tokens.npy"
+    try:
+        vectors = np.load(cached, allow_pickle=False)
+        if vectors.shape == (vocabulary, teacher.dim) and np.isfinite(vectors).all():
+            progress(stage, vocabulary, vocabulary)
+            return vectors.astype(np.float32)
+    except (OSError, ValueError):
+        pass  # not there yet, or unreadable: computed again below
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     encoder = TorchEncoder(teacher.model_dir)
     vectors = np.zeros((vocabulary, teacher.dim), dtype=np.float32)
-    stage = f"request table: the model's vector of each of {vocabulary} tokens alone"
     for start in range(0, vocabulary, _INIT_BATCH):
         progress(stage, start, vocabulary)
         ids = np.arange(start, min(vocabulary, start + _INIT_BATCH))
         batch = np.stack([np.full_like(ids, cls), ids, np.full_like(ids, sep)], axis=1)
         vectors[ids] = encoder.encode(batch, np.ones_like(batch)).mean(axis=1)
     progress(stage, vocabulary, vocabulary)
+    with replaced_file(cached) as staging:
+        np.save(staging, vectors, allow_pickle=False)
     return vectors
 
 
