@@ -108,7 +108,7 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     assert json.loads(everything.stdout)[0]["queries"] == 12
     assert "pass --held-out for an unbiased figure" in everything.stderr
     reset = toolnav(home, "tune", "--reset").stdout
-    assert "tuned model removed" in reset
+    assert "tuned model and request table removed" in reset
     assert "catalog re-embedded with the bundled model: 6 tools" in reset
     assert not (home / "model").exists()
     assert "0 embedded" in toolnav(home, "index").stdout          # already bundled vectors
