@@ -58,11 +58,12 @@ class LabelFreeReport:
 
 def pseudo_requests(tools: Iterable[Tool]) -> list[str]:
     """Short request-like texts cut from the tools' own records, each once: every
-    description sentence of at least `MIN_WORDS` words.
+    description sentence of at least `MIN_WORDS` words. (Adding each tool's name as words
+    changed recall@5 on the five shared sets by under 0.01 each: docs/benchmarks.md.)
 
     Example:
         pseudo_requests([Tool("get_weather", "Current weather. Needs a city name.")])
-        # -> ["Current weather.", "Needs a city name."] (the first is too short: dropped)
+        # -> ["Needs a city name."]  ("Current weather." is too short)
     """
     texts: dict[str, None] = {}
     for tool in tools:
