@@ -17,13 +17,15 @@ __all__ = ["tune"]
 
 def tune(
     datasets: Annotated[list[Path] | None, typer.Argument(help=(
-        "Dataset folders (tools.jsonl + queries.jsonl) whose tuning split to train on."),
+        "Dataset folders (tools.jsonl + queries.jsonl) whose tuning split to train on; with "
+        "--label-free, whose tools alone to distil on."),
         show_default=False)] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help=(
         "Passes over the pairs (default 2), or with --label-free over the catalog's texts "
         "(default 5)."), show_default=False)] = None,
-    learning_rate: Annotated[float, typer.Option(min=1e-7, help="AdamW peak rate.")] = 3e-5,
-    batch_size: Annotated[int, typer.Option(min=2, help="Pairs per step.")] = 32,
+    learning_rate: Annotated[float, typer.Option(
+        min=1e-7, help="AdamW peak rate (the model).")] = 3e-5,
+    batch_size: Annotated[int, typer.Option(min=2, help="Pairs per step (the model).")] = 32,
     label_free: Annotated[bool, typer.Option("--label-free", help=(
         "Needs no labelled requests: train only a request table for the bundled model, "
         "distilled on the catalog's own texts (the home's catalog, or the named datasets' "
