@@ -5,7 +5,8 @@ to --tools with namespaced copies of real tools (their text differs by the names
 they are embedded like any other tool). Requests are the datasets' own requests.
 
 Requests are embedded by the home's default request encoder: the request table for a home
-tuned by `toolnav tune`, else the int8 transformer. The same routing with the home's model's
+tuned by `toolnav tune` (or given a label-free one by `toolnav tune --label-free`), else the
+int8 transformer. The same routing with the home's model's
 other request encoders (int8 and fp32 transformer) is timed in the same run for comparison.
 
 Example:

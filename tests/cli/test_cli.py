@@ -108,13 +108,13 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     assert json.loads(everything.stdout)[0]["queries"] == 12
     assert "pass --held-out for an unbiased figure" in everything.stderr
     reset = toolnav(home, "tune", "--reset").stdout
-    assert "tuned model removed" in reset
+    assert "tuned model and request table removed" in reset
     assert "catalog re-embedded with the bundled model: 6 tools" in reset
     assert not (home / "model").exists()
     assert "0 embedded" in toolnav(home, "index").stdout          # already bundled vectors
     untuned = toolnav(home, "search", "weather", env={"TOOLNAV_REQUEST_ENCODER": "table"},
                       check_exit=1).stderr
-    assert "the bundled model has no request table; `toolnav tune` trains one" in untuned
+    assert "the bundled model has no request table; `toolnav tune --label-free`" in untuned
     assert "name at least one dataset folder" in toolnav(home, "tune", check_exit=1).stderr
 
 

@@ -43,8 +43,10 @@ def model_dir(tmp_path_factory):
     table = train_request_table(teacher, TOOLS, teacher.embed(TOOLS),
                                 [request for request, _ in REQUESTS], SPANS,
                                 [gold for _, gold in REQUESTS], epochs=30,
-                                progress=lambda step, total, loss: steps.append((step, total)))
-    assert steps[-1] == (30, 30) and table.shape == (load_tokenizer(target).get_vocab_size(), 384)
+                                progress=lambda *args: steps.append(args))
+    assert steps[-1][0].startswith("training the request table (loss ")
+    assert steps[-1][1:] == (30, 30)
+    assert table.shape == (load_tokenizer(target).get_vocab_size(), 384)
     save_table(table, target / TABLE_FILE)
     return target
 
@@ -106,7 +108,7 @@ def test_saved_tables_keep_directions_and_silence_special_tokens(tmp_path):
 
 def test_training_input_that_does_not_line_up_is_refused(model_dir):
     teacher = MiniLMEmbedder(model_dir=model_dir, request_encoder="fp32")
-    with pytest.raises(EmbeddingError, match="2 tool texts but 1 vectors"):
+    with pytest.raises(EmbeddingError, match="2 tool texts but 1 vectors: need one vector"):
         train_request_table(teacher, TOOLS[:2], np.zeros((1, 384)), ["a"], [[]], [[0]])
     with pytest.raises(EmbeddingError, match="1 requests, 0 span lists and 1 gold lists"):
         train_request_table(teacher, TOOLS[:2], np.zeros((2, 384)), ["a"], [], [[0]])

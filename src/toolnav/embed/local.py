@@ -6,10 +6,10 @@ bfloat16 where the CPU has native bfloat16 (AVX-512 BF16 or AMX), which doubles 
 both stay within cosine 0.999 of the sentence-transformers reference (bench/embed.py,
 tests/embed/). `embed_spans` is the request path: it also pools vectors for character spans of
 each text from the same forward pass (late chunking). By default it runs an int8 copy of the
-graph, about twice as fast with the same routing quality, or, for a model tuned with a request
-table, no transformer at all (`toolnav.embed.request_table`; docs/benchmarks.md). Texts are
-sorted by length before batching so
-padding is small, and returned in input order.
+graph, about twice as fast with the same routing quality, or, where there is a request table
+(a tuned model's, or a label-free one for the bundled model), no transformer at all
+(`toolnav.embed.request_table`; docs/benchmarks.md). Texts are sorted by length before
+batching so padding is small, and returned in input order.
 
 Example:
     embedder = MiniLMEmbedder()
@@ -69,18 +69,20 @@ class MiniLMEmbedder:
         cache_dir: where the exported ONNX graph is kept (default `default_cache_dir()`).
         model_dir: a model written by `toolnav.tuning.model.tune_model` instead of the bundled
             weights; its weights digest becomes part of `model_id`.
-        request_encoder: how `embed_spans` embeds requests: ``table`` (the tuned model's
-            request table), ``int8`` or ``fp32``. Default: ``table`` when *model_dir* has
-            one, else ``int8``. Tools are always embedded by the fp32 transformer.
+        request_table: a request table for these weights kept elsewhere than *model_dir*
+            (`toolnav tune --label-free` writes one for the bundled model); it must exist.
+        request_encoder: how `embed_spans` embeds requests: ``table`` (*request_table*, else
+            the tuned model's), ``int8`` or ``fp32``. Default: ``table`` when there is one,
+            else ``int8``. Tools are always embedded by the fp32 transformer.
 
     Raises:
-        EmbeddingError: the model package is missing or its files are incomplete, or a
-            setting is out of range.
+        EmbeddingError: the model package is missing or its files are incomplete, the
+            request table named is missing, or a setting is out of range.
     """
 
     def __init__(self, *, batch_size: int = DEFAULT_BATCH_SIZE, threads: int = DEFAULT_THREADS,
                  cache_dir: Path | None = None, model_dir: Path | None = None,
-                 request_encoder: str | None = None):
+                 request_table: Path | None = None, request_encoder: str | None = None):
         if batch_size < 1 or threads < 1:
             raise EmbeddingError("batch_size and threads must be at least 1")
         if request_encoder is not None and request_encoder not in REQUEST_ENCODERS:
@@ -93,11 +95,16 @@ class MiniLMEmbedder:
         if model_dir is not None:
             self._model_dir = Path(model_dir)
             self._tuned_tag = f"tuned-{_tuned_digest(self._model_dir)[:16]}"
-        has_table = (self._model_dir / TABLE_FILE).is_file()
+        self._table = Path(request_table or self._model_dir / TABLE_FILE)
+        has_table = self._table.is_file()
+        if request_table is not None and not has_table:
+            raise EmbeddingError(f"there is no request table at {request_table}; `toolnav tune "
+                                 "--label-free` writes one, `toolnav tune --reset` forgets it")
         if request_encoder == "table" and not has_table:
             model = f"the tuned model in {self._model_dir}" if model_dir else "the bundled model"
-            raise EmbeddingError(f"{model} has no request table; `toolnav tune` trains one "
-                                 "with the model, or choose the int8 or fp32 request encoder")
+            raise EmbeddingError(f"{model} has no request table; `toolnav tune --label-free` "
+                                 "trains one without labels (`toolnav tune` with labelled "
+                                 "requests), or choose the int8 or fp32 request encoder")
         self.request_encoder = request_encoder or ("table" if has_table else "int8")
         self._cache_dir = cache_dir or default_cache_dir()
         self._tokenizer = load_tokenizer(self._model_dir)
@@ -119,6 +126,12 @@ class MiniLMEmbedder:
     def model_dir(self) -> Path:
         """The directory of the weights and tokenizer in use."""
         return self._model_dir
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where files derived from the weights are kept (ONNX graphs, a request table's
+        single-token vectors)."""
+        return self._cache_dir
 
     @property
     def dim(self) -> int:
@@ -210,8 +223,7 @@ class MiniLMEmbedder:
 
                 encoder: _Encoder = TorchEncoder(self._model_dir)
             elif runtime == "table":
-                encoder = TableEncoder(self._model_dir / TABLE_FILE,
-                                       self._tokenizer.get_vocab_size(), DIMENSION,
+                encoder = TableEncoder(self._table, self._tokenizer.get_vocab_size(), DIMENSION,
                                        [self._tokenizer.token_to_id(t) for t in _SILENT_TOKENS])
             else:
                 from toolnav.embed._onnx import load_encoder

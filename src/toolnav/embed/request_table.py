@@ -2,11 +2,13 @@
 
 `toolnav tune` trains the table (`toolnav.tuning.table`) so that a request's summed
 token vectors reproduce the tuned transformer's request vector and rank the request's gold tools
-first among the catalog's tool vectors, which stay the transformer's. Embedding a request is
+first among the catalog's tool vectors, which stay the transformer's; `toolnav tune
+--label-free` trains one for the bundled model from the catalog's own texts alone
+(`toolnav.tuning.label_free`). Embedding a request is
 then a table lookup: 0.2–0.4 ms with tokenisation instead of the int8 transformer's ~8 ms,
 which puts hybrid routing at 10k tools inside a 5 ms budget. The price is recall on long
 multi-step requests: held-out hybrid recall@5 0.961 / 0.825 on Seal-Tools / ToolBench against
-0.964 / 0.871 (docs/benchmarks.md).
+0.964 / 0.871 (docs/benchmarks.md; the label-free table: "A label-free request table").
 
 The table stands in for the transformer's token states: the caller pools the rows of a text's
 tokens exactly as it pools states, so spans (sub-intents) work unchanged.
@@ -47,11 +49,12 @@ class TableEncoder:
             table = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as error:
             raise EmbeddingError(f"cannot read the request table {path}: {error}; run "
-                                 "`toolnav tune` again") from None
+                                 "`toolnav tune` (or `toolnav tune --label-free`) again, or "
+                                 "`toolnav tune --reset`") from None
         if table.shape != (vocabulary, dim) or not np.isfinite(table).all():
             raise EmbeddingError(f"request table {path} has shape {table.shape}, expected "
                                  f"({vocabulary}, {dim}) finite values; run `toolnav tune` "
-                                 "again")
+                                 "(or `toolnav tune --label-free`) again")
         self._table = table.astype(np.float32)
         self._table[list(silent_ids)] = 0.0
 

@@ -99,12 +99,10 @@ def train_table(directories: Sequence[Path], examples: Sequence[TuningExample], 
         raise EmbeddingError("no tuning example's gold tool is in the datasets' catalog, so "
                              "there is nothing to train the request table on; pass the "
                              "dataset folders the examples came from")
-    progress("request table: embedding the requests and tokens", 0, 1)
+    progress("request table: embedding the requests", 0, 1)
     table = train_request_table(
         teacher, tool_texts, tool_vectors, requests,
         [intent_spans(request) for request in requests],
-        [sorted(gold[request]) for request in requests],
-        progress=(lambda step, total, loss: progress(
-            f"training the request table (loss {loss:.3f})", step, total)))
+        [sorted(gold[request]) for request in requests], progress=progress)
     save_table(table, model_dir / TABLE_FILE)
     return model_dir / TABLE_FILE
