@@ -20,7 +20,10 @@ by the server's main thread ("loop ms": the event loop, which runs HTTP, the MCP
 gateway; toolnav's searches run on worker threads) and the load generator's own CPU time per
 request (it shares the machine's cores with the server).
 
-Two more servers are always measured, to show where the time goes:
+A home with a label-free request table (`toolnav tune --label-free`; --label-free trains one
+first) embeds requests with it; the same gateway is then also measured with the int8
+transformer (``TOOLNAV_REQUEST_ENCODER=int8``, row ``tn-int8``). Two more servers are always
+measured, to show where the time goes:
 bench/toolnav_pre_embedded.py, toolnav's gateway with the request encoder taken out (request
 vectors computed before the run: everything a search costs but the forward pass); and
 bench/sdk_floor_peer.py, the same MCP SDK HTTP stack and uvicorn settings answering
@@ -62,6 +65,7 @@ import anyio
 import httpx
 import numpy as np
 
+from toolnav.embed import label_free_table
 from toolnav.evaluation.evaluate import load_queries, recall_at_k
 from toolnav.runtime import Toolnav
 
@@ -283,6 +287,10 @@ def main() -> int:
                         help="python of the virtualenv holding fastmcp (see the docstring); "
                         "without it only toolnav is measured")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--label-free", action="store_true",
+                        help="train the home's label-free request table first if it has none "
+                             "(toolnav tune --label-free); a home with one is also measured "
+                             "with the int8 transformer (tn-int8)")
     args = parser.parse_args()
     if not all((DATA / name / "tools.jsonl").is_file() for name in DATASETS):
         print(f"skipped: {DATA} lacks {', '.join(DATASETS)}")
@@ -299,14 +307,24 @@ def main() -> int:
     print(f"{'gateway':8s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'recall@5':>9s} "
           f"{'errors':>6s} {'CPU ms':>8s} {'loop ms':>8s} {'client ms':>9s}   recall@5 per set")
 
-    def run(name: str, command: Callable[[int], list[str]], arguments: dict[str, Any]) -> None:
+    def run(name: str, command: Callable[[int], list[str]], arguments: dict[str, Any],
+            variables: dict[str, str] | None = None) -> None:
         port = free_port()
-        with gateway_process(command(port), port, home / f"bench-server-{name}.log", env,
-                             arguments) as server:
+        with gateway_process(command(port), port, home / f"bench-server-{name}.log",
+                             {**env, **(variables or {})}, arguments) as server:
             measure(name, server, requests, arguments, args.clients, args.warmup)
 
-    run("toolnav", lambda port: [sys.executable, "-m", "toolnav", "--home", str(home), "serve",
-                                 "--http", f"127.0.0.1:{port}"], {"k": K})
+    def serve(port: int) -> list[str]:
+        return [sys.executable, "-m", "toolnav", "--home", str(home), "serve", "--http",
+                f"127.0.0.1:{port}"]
+
+    if args.label_free and label_free_table(home) is None:
+        print("training the label-free request table (toolnav tune --label-free)", flush=True)
+        subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), "tune",
+                        "--label-free"], env=env, check=True, stdout=subprocess.DEVNULL)
+    run("toolnav", serve, {"k": K})
+    if label_free_table(home) is not None:  # the same gateway with the transformer instead
+        run("tn-int8", serve, {"k": K}, {"TOOLNAV_REQUEST_ENCODER": "int8"})
     requests_file = home / "bench-server-requests.jsonl"
     requests_file.write_text("".join(json.dumps(request.text) + "\n" for request in requests),
                              encoding="utf-8")
