@@ -69,7 +69,7 @@ def test_a_corrupted_saved_index_is_rebuilt(tmp_path):
     assert LexicalIndex.load(directory, "v1", IDS) is None  # fewer terms than the arrays name
 
 
-def test_scores_equal_bm25s_scores_within_a_float32_step_built_loaded_and_on_a_larger_corpus(tmp_path):
+def test_scores_equal_bm25s_within_a_float32_step_built_loaded_and_on_a_larger_corpus(tmp_path):
     import bm25s
     import Stemmer
 
