@@ -1,11 +1,12 @@
 """Router behaviour: ranking with the real model, methods, filters, feedback, abstention."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
-from tests.conftest import make_tool
+from tests.conftest import make_tool, python_output
 from toolnav.config import BUNDLED_DENSE_WEIGHT, TUNED_DENSE_WEIGHT, RouteParams, Settings
 from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.evaluation.abstention import abstention_report, calibrate_threshold, fit_scores
@@ -349,3 +350,23 @@ def test_rankings_equal_those_from_bm25s_scores(toolnav, method):
                 for result in got] == [[(c.tool.name, c.score, c.reasons)
                                         for c in result.candidates] for result in expected]
         assert any(c.reasons["bm25"] > 0 for result in got for c in result.candidates)
+
+
+@pytest.mark.timeout(200)
+def test_warm_up_loads_the_encoder_and_only_the_dictionary_the_params_use(tmp_path):
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps([{"name": "get_weather", "description": "Weather for a city."},
+                                 {"name": "send_email", "description": "Send an email."}]))
+    script = (
+        "import pathlib; from toolnav import gloss; from toolnav.config import RouteParams, "
+        "Settings; from toolnav.runtime import Toolnav\n"
+        f"runtime = Toolnav.open(Settings(home=pathlib.Path({str(tmp_path / 'home')!r})))\n"
+        f"runtime.catalog.add_source(pathlib.Path({str(tools)!r}))\n"
+        "runtime.router(RouteParams(gloss=False)).warm_up()\n"
+        "print('onnx-int8' in runtime.embedder._encoders, "
+        "gloss._dictionary.cache_info().currsize)\n"
+        "runtime.router(RouteParams()).warm_up()\n"
+        "print(gloss._dictionary.cache_info().currsize)\n")
+    without_gloss, with_gloss = python_output(script, timeout=180).splitlines()
+    assert without_gloss == "True 0"  # the request encoder is loaded, the dictionary is not
+    assert with_gloss == "1"

@@ -47,6 +47,8 @@ MIN_SPREAD = 1e-3
 # bounded cost under any filter (~0.1 ms at 10k tools), a mean cosine within ~0.01 of the exact
 # one, and the same abstention figures (docs/benchmarks.md, issue 18).
 CENTROID_SAMPLE = 256
+# What `Router.warm_up` routes: English and Chinese, so every request path is loaded.
+_WARM_UP_REQUEST = "check the weather 查天气"
 # Sentence ends (Chinese ones need no space after them), and the connectives that chain
 # steps inside a sentence.
 _INTENT_BOUNDARY = re.compile(
@@ -201,6 +203,13 @@ class Router:
         router = copy.copy(self)
         router._penalty = router._feedback_penalties(feedback)
         return router
+
+    def warm_up(self) -> None:
+        """Load now what the first request would otherwise wait for: the request encoder, the
+        index's compiled search and, when the parameters use them, the Chinese dictionary
+        (about 1 s, holding the GIL, so every concurrent request would stall behind it) and
+        the translation model. Routes one short request written in English and Chinese."""
+        self.route_batch([_WARM_UP_REQUEST], k=1)
 
     def route(self, request: str, k: int = 5, *, method: str = "hybrid",
               filters: ToolFilter | None = None) -> RouteResult:

@@ -140,8 +140,8 @@ def serve(
         if len(toolnav.catalog) == 0:
             raise EmptyCatalog("the catalog is empty: add tools with `toolnav add SOURCE` or "
                                "pass --config servers.json")
-        with progress() as update:  # index before the first client waits for it
-            toolnav.router(state.settings.route, update)
+        with progress() as update:  # index and load before the first client waits for it
+            toolnav.router(state.settings.route, update).warm_up()
         configure_server_process(logging.INFO if verbose or listen else logging.WARNING)
         syncs: list[CatalogSync] = []
 
