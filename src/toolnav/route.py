@@ -264,14 +264,16 @@ class Router:
                    method: str, allowed: np.ndarray | None, search_depth: int,
                    dense_found: list[np.ndarray], dense_stats: list[tuple[float, float]],
                    centroid: np.ndarray) -> RouteResult:
-        lexical = list(self._lexical.scores_of(texts)) if method != "dense" else []
+        # (texts, tools) BM25 scores; no rows when the method uses none.
+        lexical = (self._lexical.scores_of(texts) if method != "dense"
+                   else np.zeros((0, len(self._tools)), dtype=np.float32))
         if allowed is not None:
-            lexical = [np.where(allowed, scores, 0) for scores in lexical]
+            lexical = np.where(allowed, lexical, 0)
         lexical_found, lexical_stats = self._lexical_candidates(lexical, search_depth)
         positions = self._candidate_positions([*dense_found, *lexical_found], allowed)
         dense = (inner_products(queries, self._vectors[positions]) if method != "bm25"
                  else None)
-        bm25 = np.stack([scores[positions] for scores in lexical]) if lexical else None
+        bm25 = lexical[:, positions] if len(lexical) else None
         if method == "dense":
             per_text = dense
         elif method == "bm25":
@@ -341,9 +343,10 @@ class Router:
                  for rows, query in zip(found, queries, strict=True)]
         return found, stats
 
-    def _lexical_candidates(self, lexical: list[np.ndarray], search_depth: int
+    def _lexical_candidates(self, lexical: np.ndarray, search_depth: int
                             ) -> tuple[list[np.ndarray], list[tuple[float, float]]]:
-        """Each text's best BM25 matches (positions) and the mean and spread of their scores."""
+        """Each text's (row's) best BM25 matches (positions) and the mean and spread of their
+        scores."""
         depth = min(self.params.depth, search_depth)
         found, stats = [], []
         for scores in lexical:
