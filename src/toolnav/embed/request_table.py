@@ -16,12 +16,12 @@ tokens exactly as it pools states, so spans (sub-intents) work unchanged.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from toolnav._atomic import replaced_file
 from toolnav.errors import EmbeddingError
 
 __all__ = ["TABLE_FILE", "TableEncoder", "save_table"]
@@ -68,7 +68,5 @@ def save_table(table: np.ndarray, path: Path) -> None:
     """Write *table* atomically to *path* as float16 (half the disk, same routing), scaled to
     a largest magnitude of 1: pooled vectors are normalised, so the scale is free."""
     largest = float(np.abs(table).max(initial=0.0))
-    staging = path.with_name(f".{path.name}.partial")
-    with open(staging, "wb") as out:
+    with replaced_file(path) as staging, open(staging, "wb") as out:  # a handle: no ".npy" added
         np.save(out, (table / max(largest, 1e-12)).astype(np.float16), allow_pickle=False)
-    os.replace(staging, path)
