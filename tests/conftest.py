@@ -70,6 +70,18 @@ def make_tool(name: str, description: str = "", **properties: str) -> Tool:
     })
 
 
+def route_over(home: Path, embedder, tools: Sequence[Tool], params, request: str, **route):
+    """Index *tools* (source ``daily``) in a new runtime at *home* and route *request* once
+    with *params* (a `RouteParams`); *route* goes to `Router.route`."""
+    from toolnav.route import Router
+    from toolnav.runtime import Toolnav
+
+    with Toolnav.open(home, embedder=embedder) as toolnav:
+        toolnav.catalog.add_tools(tools, source="daily")
+        toolnav.index()
+        return Router(toolnav.maintainer.snapshot(), embedder, params).route(request, **route)
+
+
 def requires_shared_data(*names: str):
     """Skip unless ../shared/data holds the named dataset folders."""
     missing = [name for name in names if not (SHARED_DATA / name / "tools.jsonl").is_file()]

@@ -2,11 +2,9 @@
 
 import pytest
 
-from tests.conftest import make_tool
+from tests.conftest import make_tool, route_over
 from toolnav.config import RouteParams
 from toolnav.gloss import gloss
-from toolnav.route import Router
-from toolnav.runtime import Toolnav
 
 
 def test_chinese_words_get_english_senses_beside_them():
@@ -33,12 +31,8 @@ def test_a_chinese_request_finds_the_english_tool(tmp_path, hashing_embedder, do
     tools = [make_tool("get_weather", "Weather forecast for a city"),
              make_tool("send_email", "Send an email message"),
              make_tool("convert_currency", "Convert money between currencies")]
-    with Toolnav.open(tmp_path, embedder=hashing_embedder) as toolnav:
-        toolnav.catalog.add_tools(tools, source="daily")
-        toolnav.index()
-        router = Router(toolnav.maintainer.snapshot(), hashing_embedder,
-                        RouteParams(gloss=do_gloss))
-        result = router.route("帮我查一下明天上海的天气预报", k=1, method="bm25")
+    result = route_over(tmp_path, hashing_embedder, tools, RouteParams(gloss=do_gloss),
+                        "帮我查一下明天上海的天气预报", k=1, method="bm25")
     assert result.request == "帮我查一下明天上海的天气预报"
     assert (result.candidates[0].tool.name == "get_weather" if result.candidates else False
             ) is found

@@ -3,13 +3,11 @@ llama.cpp), routed over English tools; English requests never load the model."""
 
 import pytest
 
-from tests.conftest import make_tool, python_output
+from tests.conftest import make_tool, python_output, route_over
 from toolnav import translate as translate_module
 from toolnav.config import RouteParams, Settings
 from toolnav.errors import BackendUnavailable, ConfigError
 from toolnav.gloss import has_chinese
-from toolnav.route import Router
-from toolnav.runtime import Toolnav
 from toolnav.translate import read_in_english, translate
 
 pytestmark = pytest.mark.timeout(120)
@@ -37,12 +35,8 @@ def test_a_translated_chinese_request_finds_the_english_tool(tmp_path, hashing_e
     tools = [make_tool("book_flight", "Book a flight ticket to a destination"),
              make_tool("send_email", "Send an email message"),
              make_tool("get_weather", "Weather forecast for a city")]
-    with Toolnav.open(tmp_path, embedder=hashing_embedder) as toolnav:
-        toolnav.catalog.add_tools(tools, source="daily")
-        toolnav.index()
-        router = Router(toolnav.maintainer.snapshot(), hashing_embedder,
-                        RouteParams(gloss=False, translate=True))
-        result = router.route("帮我订一张明天飞上海的机票", k=1, method="bm25")
+    result = route_over(tmp_path, hashing_embedder, tools, RouteParams(gloss=False, translate=True),
+                        "帮我订一张明天飞上海的机票", k=1, method="bm25")
     assert result.request == "帮我订一张明天飞上海的机票"
     assert [candidate.tool.name for candidate in result.candidates] == ["book_flight"]
 
