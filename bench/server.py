@@ -9,16 +9,30 @@ their gold tools named as in the catalog. Both gateways are started as subproces
 ``toolnav --home HOME serve --http`` and bench/fastmcp_peer.py under the peer's virtualenv,
 serving the same tools (exported from the catalog with their names and input schemas).
 
-Each gateway gets the same load: --clients concurrent HTTP clients (one httpx connection pool,
-anyio tasks) post ``tools/call search_tools`` for every request, statelessly (protocol
-2026-07-28, which both speak), after a warm-up. Reported per gateway: requests/s over the whole
-run, p50/p99 latency of a request (send to parsed answer), recall@5 (share of gold tools
-among the five returned, averaged over requests) overall and per set, and the server process's
-CPU time per request (user + system, all its threads: on a shared machine a steadier figure
-than wall time; 2,000 / that is the requests/s two idle cores would give), the part of it spent
-by the server's main thread ("loop ms": the event loop, which runs HTTP, the MCP SDK and the
-gateway; toolnav's searches run on worker threads) and the load generator's own CPU time per
-request (it shares the machine's cores with the server).
+Each gateway gets the same load, after a warm-up (--warmup requests from the python client):
+--clients concurrent HTTP connections post ``tools/call search_tools`` for the requests, in
+turn, statelessly (protocol 2026-07-28, which both speak). The load generator (--load) is
+`wrk` by default (Debian package ``wrk``; bench/wrk_search.lua cycles through every request's
+body, the same POSTs and headers `search_request` builds, one wrk connection per client, one
+wrk thread: it costs ~0.3 ms of CPU per request, against ~3-4 ms for the python client, and
+shares the machine's cores with the server). The wrk run lasts --seconds, or by default as
+long as the recall pass took and at least 5 s (each request is sent at least about once). wrk
+does not read the answers' tool names, so a pass of the python client over every request,
+--clients at a time, measures recall@5 just before it. ``--load python`` times that python
+client instead (httpx connection pool, anyio tasks, every request once): the method of the
+figures recorded before wrk.
+
+Reported per gateway: requests/s answered over the timed run, p50/p99 latency of a request
+(wrk: send to last byte; python: send to parsed answer), recall@5 (share of gold tools among the
+five returned, averaged over requests) overall and per set, errors (answers that are not HTTP
+200, or carry ``isError`` or a JSON-RPC error, and socket errors; with wrk also the recall
+pass's failed requests), the server process's CPU time per request (user + system, all its
+threads: on a shared machine a steadier figure than wall time; 2,000 / that is the requests/s
+two idle cores would give), the part of it spent by the server's main thread ("loop ms": the
+event loop, which runs HTTP, the MCP SDK and the gateway; toolnav's searches run on worker
+threads) and the load generator's own CPU time per request ("client ms": wrk's, read from
+RUSAGE_CHILDREN, or the python client's). With wrk a line under each row gives the recall
+pass's requests/s and the python client's CPU per request, for comparison.
 
 A home with a label-free request table (`toolnav tune --label-free`; --label-free trains one
 first) embeds requests with it; the same gateway is then also measured with the int8
@@ -38,9 +52,11 @@ see ../shared/notes/mcp-ecosystem.md):
     /work/scratch/fastmcp-venv/bin/uv pip install --python /work/scratch/fastmcp-venv/bin/python \
         --override /tmp/fastmcp-overrides.txt "fastmcp==4.1.6"
 
-Run (the first run embeds what the embedding cache lacks; --home reuses the catalog):
+Run (the first run embeds what the embedding cache lacks; --home reuses the catalog; without
+wrk on the PATH the python client is used, with a line saying so; ``apt-get install wrk``):
     .venv/bin/python bench/server.py --home /tmp/gw-home \
-        --peer-python /work/scratch/fastmcp-venv/bin/python [--clients 8 --requests 1000]
+        --peer-python /work/scratch/fastmcp-venv/bin/python [--clients 8 --requests 1000] \
+        [--load wrk|python] [--seconds 20]
 """
 
 from __future__ import annotations
@@ -81,6 +97,7 @@ PRE_EMBEDDED_SCRIPT = Path(__file__).with_name("toolnav_pre_embedded.py")
 WRK_SCRIPT = Path(__file__).with_name("wrk_search.lua")
 PROTOCOL = "2026-07-28"
 K = 5
+MIN_WRK_SECONDS = 5  # a wrk run's least length when --seconds is not given
 
 
 @dataclass(frozen=True)
@@ -350,7 +367,7 @@ def measure(name: str, server: tuple[str, int], requests: Sequence[Request],
         run = python_load(name, url, requests, arguments, how.clients)
     else:
         run = wrk_load(name, url, requests, arguments, how.clients, how.wrk_threads,
-                       how.seconds or max(1, math.ceil(recall.seconds)))
+                       how.seconds or max(MIN_WRK_SECONDS, math.ceil(recall.seconds)))
     run.cpu_seconds = cpu_seconds(pid) - began
     run.loop_cpu_seconds = cpu_seconds(pid, pid) - loop_began
     if recall is not None:
@@ -374,7 +391,8 @@ def main() -> int:
                              "comes from a python pass before it) or the python (httpx) one")
     parser.add_argument("--seconds", type=int, default=None,
                         help="wrk: length of each timed run (default: as long as the recall "
-                             "pass took, so every request is sent about once)")
+                             "pass took, at least 5 s, so every request is sent at least "
+                             "about once)")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--home", type=Path, default=None, help="reuse a catalog home")
     parser.add_argument("--embedding-cache", type=Path, default=None)
@@ -401,8 +419,8 @@ def main() -> int:
     how = Load(args.load, args.clients, args.warmup, args.wrk_threads, args.seconds)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
-    generator = (f"wrk, {how.wrk_threads} thread(s), "
-                 f"{f'{how.seconds} s' if how.seconds else 'as long as the recall pass'}"
+    length = f"{how.seconds} s" if how.seconds else "as long as the recall pass, >= 5 s"
+    generator = (f"wrk, {how.wrk_threads} thread(s), {length}"
                  if how.generator == "wrk" else "python (httpx)")
     print(f"{len(requests)} requests ({args.requests} per set), {args.clients} concurrent "
           f"clients, load generator {generator}, Streamable HTTP on loopback, "
