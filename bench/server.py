@@ -344,7 +344,7 @@ def cpu_seconds(pid: int, thread: int | None = None) -> float:
 class Load:
     """How the servers are loaded: the generator (``wrk`` or ``python``), its concurrent
     clients, the warm-up's requests, and for wrk its threads and a fixed duration (None: as long
-    as the recall pass took)."""
+    as the recall pass took, at least `MIN_WRK_SECONDS`)."""
 
     generator: str
     clients: int
@@ -359,24 +359,20 @@ def measure(name: str, server: tuple[str, int], requests: Sequence[Request],
     every request that measures recall@5), with the server's CPU time over the timed run."""
     url, pid = server
     python_load(f"{name}-warm", url, requests[:how.warmup], arguments, how.clients)
-    recall = None
-    if how.generator == "wrk":
-        recall = python_load(f"{name}-recall", url, requests, arguments, how.clients)
+    recall = (python_load(f"{name}-recall", url, requests, arguments, how.clients)
+              if how.generator == "wrk" else None)
     began, loop_began = cpu_seconds(pid), cpu_seconds(pid, pid)
-    if recall is None:
-        run = python_load(name, url, requests, arguments, how.clients)
-    else:
-        run = wrk_load(name, url, requests, arguments, how.clients, how.wrk_threads,
-                       how.seconds or max(MIN_WRK_SECONDS, math.ceil(recall.seconds)))
+    run = (python_load(name, url, requests, arguments, how.clients) if recall is None
+           else wrk_load(name, url, requests, arguments, how.clients, how.wrk_threads,
+                         how.seconds or max(MIN_WRK_SECONDS, math.ceil(recall.seconds))))
     run.cpu_seconds = cpu_seconds(pid) - began
     run.loop_cpu_seconds = cpu_seconds(pid, pid) - loop_began
+    note = ""
     if recall is not None:
         run.recalls, run.errors = recall.recalls, run.errors + recall.errors
-    print(f"{run.row()}   (load average {os.getloadavg()[0]:.1f})", flush=True)
-    if recall is not None:
-        print(f"{'':8s} recall pass (python, {how.clients} clients): {recall.rate():.1f} req/s, "
-              f"client {recall.client_cpu_seconds / recall.answered * 1000:.1f} ms/req",
-              flush=True)
+        note = (f"\n{'':8s} recall pass (python, {how.clients} clients): {recall.rate():.1f} "
+                f"req/s, client {recall.client_cpu_seconds / recall.answered * 1000:.1f} ms/req")
+    print(f"{run.row()}   (load average {os.getloadavg()[0]:.1f}){note}", flush=True)
     return run
 
 
@@ -393,7 +389,8 @@ def main() -> int:
                         help="wrk: length of each timed run (default: as long as the recall "
                              "pass took, at least 5 s, so every request is sent at least "
                              "about once)")
-    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--wrk-threads", type=int, default=1,
+                        help="wrk threads (one costs no more CPU per request than two here)")
     parser.add_argument("--home", type=Path, default=None, help="reuse a catalog home")
     parser.add_argument("--embedding-cache", type=Path, default=None)
     parser.add_argument("--peer-python", type=Path, default=None,
