@@ -9,16 +9,30 @@ their gold tools named as in the catalog. Both gateways are started as subproces
 ``toolnav --home HOME serve --http`` and bench/fastmcp_peer.py under the peer's virtualenv,
 serving the same tools (exported from the catalog with their names and input schemas).
 
-Each gateway gets the same load: --clients concurrent HTTP clients (one httpx connection pool,
-anyio tasks) post ``tools/call search_tools`` for every request, statelessly (protocol
-2026-07-28, which both speak), after a warm-up. Reported per gateway: requests/s over the whole
-run, p50/p99 latency of a request (send to parsed answer), recall@5 (share of gold tools
-among the five returned, averaged over requests) overall and per set, and the server process's
-CPU time per request (user + system, all its threads: on a shared machine a steadier figure
-than wall time; 2,000 / that is the requests/s two idle cores would give), the part of it spent
-by the server's main thread ("loop ms": the event loop, which runs HTTP, the MCP SDK and the
-gateway; toolnav's searches run on worker threads) and the load generator's own CPU time per
-request (it shares the machine's cores with the server).
+Each gateway gets the same load, after a warm-up (--warmup requests from the python client):
+--clients concurrent HTTP connections post ``tools/call search_tools`` for the requests, in
+turn, statelessly (protocol 2026-07-28, which both speak). The load generator (--load) is
+`wrk` by default (Debian package ``wrk``; bench/wrk_search.lua cycles through every request's
+body, the same POSTs and headers `search_request` builds, one wrk connection per client, one
+wrk thread: it costs ~0.3 ms of CPU per request, against ~3-4 ms for the python client, and
+shares the machine's cores with the server). The wrk run lasts --seconds, or by default as
+long as the recall pass took and at least 5 s (each request is sent at least about once). wrk
+does not read the answers' tool names, so a pass of the python client over every request,
+--clients at a time, measures recall@5 just before it. ``--load python`` times that python
+client instead (httpx connection pool, anyio tasks, every request once): the method of the
+figures recorded before wrk.
+
+Reported per gateway: requests/s answered over the timed run, p50/p99 latency of a request
+(wrk: send to last byte; python: send to parsed answer), recall@5 (share of gold tools among the
+five returned, averaged over requests) overall and per set, errors (answers that are not HTTP
+200, or carry ``isError`` or a JSON-RPC error, and socket errors; with wrk also the recall
+pass's failed requests), the server process's CPU time per request (user + system, all its
+threads: on a shared machine a steadier figure than wall time; 2,000 / that is the requests/s
+two idle cores would give), the part of it spent by the server's main thread ("loop ms": the
+event loop, which runs HTTP, the MCP SDK and the gateway; toolnav's searches run on worker
+threads) and the load generator's own CPU time per request ("client ms": wrk's, read from
+RUSAGE_CHILDREN, or the python client's). With wrk a line under each row gives the recall
+pass's requests/s and the python client's CPU per request, for comparison.
 
 A home with a label-free request table (`toolnav tune --label-free`; --label-free trains one
 first) embeds requests with it; the same gateway is then also measured with the int8
@@ -38,17 +52,22 @@ see ../shared/notes/mcp-ecosystem.md):
     /work/scratch/fastmcp-venv/bin/uv pip install --python /work/scratch/fastmcp-venv/bin/python \
         --override /tmp/fastmcp-overrides.txt "fastmcp==4.1.6"
 
-Run (the first run embeds what the embedding cache lacks; --home reuses the catalog):
+Run (the first run embeds what the embedding cache lacks; --home reuses the catalog; without
+wrk on the PATH the python client is used, with a line saying so; ``apt-get install wrk``):
     .venv/bin/python bench/server.py --home /tmp/gw-home \
-        --peer-python /work/scratch/fastmcp-venv/bin/python [--clients 8 --requests 1000]
+        --peer-python /work/scratch/fastmcp-venv/bin/python [--clients 8 --requests 1000] \
+        [--load wrk|python] [--seconds 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
+import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -75,8 +94,10 @@ DATASETS = ("seal_tools", "toolbench", "gorilla_apibench", "metatool", "api_bank
 PEER_SCRIPT = Path(__file__).with_name("fastmcp_peer.py")
 FLOOR_SCRIPT = Path(__file__).with_name("sdk_floor_peer.py")
 PRE_EMBEDDED_SCRIPT = Path(__file__).with_name("toolnav_pre_embedded.py")
+WRK_SCRIPT = Path(__file__).with_name("wrk_search.lua")
 PROTOCOL = "2026-07-28"
 K = 5
+MIN_WRK_SECONDS = 5  # a wrk run's least length when --seconds is not given
 
 
 @dataclass(frozen=True)
@@ -88,28 +109,31 @@ class Request:
 
 @dataclass
 class Run:
-    """One gateway's figures."""
+    """One server's figures, from one load generator's run."""
 
     name: str
+    answered: int = 0
     seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
     recalls: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
     cpu_seconds: float = 0.0
     loop_cpu_seconds: float = 0.0
     client_cpu_seconds: float = 0.0
 
+    def rate(self) -> float:
+        return self.answered / self.seconds
+
     def row(self) -> str:
-        count = len(self.latencies_ms)
-        lat = np.asarray(self.latencies_ms)
         every = [value for values in self.recalls.values() for value in values]
         per_set = "  ".join(f"{name} {statistics.fmean(values):.3f}"
                             for name, values in sorted(self.recalls.items()))
-        return (f"{self.name:8s} {count / self.seconds:8.1f} {np.percentile(lat, 50):8.1f} "
-                f"{np.percentile(lat, 99):8.1f} {statistics.fmean(every):9.3f} {self.errors:6d}"
-                f" {self.cpu_seconds / count * 1000:8.1f}"
-                f" {self.loop_cpu_seconds / count * 1000:8.1f}"
-                f" {self.client_cpu_seconds / count * 1000:9.1f}   {per_set}")
+        return (f"{self.name:8s} {self.rate():8.1f} {self.p50_ms:8.1f} {self.p99_ms:8.1f} "
+                f"{statistics.fmean(every):9.3f} {self.errors:6d}"
+                f" {self.cpu_seconds / self.answered * 1000:8.1f}"
+                f" {self.loop_cpu_seconds / self.answered * 1000:8.1f}"
+                f" {self.client_cpu_seconds / self.answered * 1000:9.1f}   {per_set}")
 
 
 def build_catalog(home: Path, tools: int, cache: Path | None) -> Toolnav:
@@ -227,6 +251,7 @@ async def load(name: str, url: str, requests: Sequence[Request], arguments: dict
                clients: int) -> Run:
     """Every request once, *clients* at a time; latency, recall@5 and errors."""
     run = Run(name)
+    latencies_ms: list[float] = []
     pending = iter(enumerate(requests))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
@@ -241,7 +266,7 @@ async def load(name: str, url: str, requests: Sequence[Request], arguments: dict
                 except (httpx.HTTPError, ValueError, KeyError, StopIteration):
                     run.errors += 1
                     continue
-                run.latencies_ms.append((time.perf_counter() - began) * 1000)
+                latencies_ms.append((time.perf_counter() - began) * 1000)
                 run.recalls.setdefault(request.dataset, []).append(
                     recall_at_k(names, request.gold, K))
 
@@ -250,7 +275,61 @@ async def load(name: str, url: str, requests: Sequence[Request], arguments: dict
             for _ in range(clients):
                 group.start_soon(worker)
         run.seconds = time.perf_counter() - began
+    run.answered = len(latencies_ms)
+    run.p50_ms, run.p99_ms = np.percentile(latencies_ms, [50, 99]) if latencies_ms else (0, 0)
     return run
+
+
+def python_load(name: str, url: str, requests: Sequence[Request], arguments: dict[str, Any],
+                clients: int) -> Run:
+    """`load` run to its end, with this process's CPU time as the generator's."""
+    began = time.process_time()
+    run = anyio.run(load, name, url, requests, arguments, clients)
+    run.client_cpu_seconds = time.process_time() - began
+    return run
+
+
+def write_wrk_requests(path: Path, requests: Sequence[Request],
+                       arguments: dict[str, Any]) -> None:
+    """The requests file bench/wrk_search.lua reads: `search_request`'s headers, an empty line,
+    then each request's body on a line of its own."""
+    headers = search_request(0, "", arguments)["headers"]
+    lines = [f"{name}: {value}" for name, value in headers.items()]
+    lines.append("")
+    lines.extend(search_request(number, request.text, arguments)["content"]
+                 for number, request in enumerate(requests))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def wrk_load(name: str, url: str, requests: Sequence[Request], arguments: dict[str, Any],
+             clients: int, threads: int, seconds: int) -> Run:
+    """wrk posting the requests in turn for *seconds* over *clients* connections: answers/s,
+    p50/p99, failed answers and socket errors, and wrk's CPU time (no recall: wrk does not
+    parse the answers).
+
+    Raises:
+        RuntimeError: wrk failed or printed no figures.
+    """
+    with tempfile.TemporaryDirectory(prefix="toolnav-bench-wrk-") as folder:
+        requests_file = Path(folder) / "requests.txt"
+        write_wrk_requests(requests_file, requests, arguments)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(
+            ["wrk", "--threads", str(threads), "--connections", str(clients),
+             "--duration", f"{seconds}s", "--timeout", "60s", "--script", str(WRK_SCRIPT), url,
+             "--", str(requests_file), str(threads)],
+            capture_output=True, text=True, check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = next((json.loads(line) for line in reversed(done.stdout.splitlines())
+                    if line.startswith("{")), None)
+    if done.returncode != 0 or figures is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-1000:]}"
+                           f"{done.stderr[-1000:]}")
+    return Run(name, answered=figures["requests"] - figures["failed"],
+               seconds=figures["seconds"], p50_ms=figures["p50_ms"], p99_ms=figures["p99_ms"],
+               errors=figures["failed"] + figures["socket_errors"],
+               client_cpu_seconds=(after.ru_utime + after.ru_stime)
+               - (before.ru_utime + before.ru_stime))
 
 
 def cpu_seconds(pid: int, thread: int | None = None) -> float:
@@ -261,17 +340,39 @@ def cpu_seconds(pid: int, thread: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass(frozen=True)
+class Load:
+    """How the servers are loaded: the generator (``wrk`` or ``python``), its concurrent
+    clients, the warm-up's requests, and for wrk its threads and a fixed duration (None: as long
+    as the recall pass took, at least `MIN_WRK_SECONDS`)."""
+
+    generator: str
+    clients: int
+    warmup: int
+    wrk_threads: int = 1
+    seconds: int | None = None
+
+
 def measure(name: str, server: tuple[str, int], requests: Sequence[Request],
-            arguments: dict[str, Any], clients: int, warmup: int) -> Run:
+            arguments: dict[str, Any], how: Load) -> Run:
+    """Warm-up, then the timed run with *how*'s generator (for wrk after a python pass over
+    every request that measures recall@5), with the server's CPU time over the timed run."""
     url, pid = server
-    anyio.run(load, f"{name}-warm", url, requests[:warmup], arguments, clients)
-    began, loop_began, client_began = cpu_seconds(pid), cpu_seconds(pid, pid), \
-        time.process_time()
-    run = anyio.run(load, name, url, requests, arguments, clients)
+    python_load(f"{name}-warm", url, requests[:how.warmup], arguments, how.clients)
+    recall = (python_load(f"{name}-recall", url, requests, arguments, how.clients)
+              if how.generator == "wrk" else None)
+    began, loop_began = cpu_seconds(pid), cpu_seconds(pid, pid)
+    run = (python_load(name, url, requests, arguments, how.clients) if recall is None
+           else wrk_load(name, url, requests, arguments, how.clients, how.wrk_threads,
+                         how.seconds or max(MIN_WRK_SECONDS, math.ceil(recall.seconds))))
     run.cpu_seconds = cpu_seconds(pid) - began
     run.loop_cpu_seconds = cpu_seconds(pid, pid) - loop_began
-    run.client_cpu_seconds = time.process_time() - client_began
-    print(f"{run.row()}   (load average {os.getloadavg()[0]:.1f})", flush=True)
+    note = ""
+    if recall is not None:
+        run.recalls, run.errors = recall.recalls, run.errors + recall.errors
+        note = (f"\n{'':8s} recall pass (python, {how.clients} clients): {recall.rate():.1f} "
+                f"req/s, client {recall.client_cpu_seconds / recall.answered * 1000:.1f} ms/req")
+    print(f"{run.row()}   (load average {os.getloadavg()[0]:.1f}){note}", flush=True)
     return run
 
 
@@ -281,6 +382,15 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per set")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--load", choices=("wrk", "python"), default="wrk",
+                        help="load generator of the timed run: wrk (compiled; recall@5 then "
+                             "comes from a python pass before it) or the python (httpx) one")
+    parser.add_argument("--seconds", type=int, default=None,
+                        help="wrk: length of each timed run (default: as long as the recall "
+                             "pass took, at least 5 s, so every request is sent at least "
+                             "about once)")
+    parser.add_argument("--wrk-threads", type=int, default=1,
+                        help="wrk threads (one costs no more CPU per request than two here)")
     parser.add_argument("--home", type=Path, default=None, help="reuse a catalog home")
     parser.add_argument("--embedding-cache", type=Path, default=None)
     parser.add_argument("--peer-python", type=Path, default=None,
@@ -300,10 +410,18 @@ def main() -> int:
         requests = labelled_requests(toolnav, args.requests, args.seed)
         tools_file = home / "bench-server-tools.jsonl"
         export_tools(toolnav, tools_file)
+    if args.load == "wrk" and shutil.which("wrk") is None:
+        print("wrk not found (install it: apt-get install wrk); using the python load generator")
+        args.load = "python"
+    how = Load(args.load, args.clients, args.warmup, args.wrk_threads, args.seconds)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")]))}
+    length = f"{how.seconds} s" if how.seconds else "as long as the recall pass, >= 5 s"
+    generator = (f"wrk, {how.wrk_threads} thread(s), {length}"
+                 if how.generator == "wrk" else "python (httpx)")
     print(f"{len(requests)} requests ({args.requests} per set), {args.clients} concurrent "
-          f"clients, Streamable HTTP on loopback, {os.cpu_count()} CPUs\n")
+          f"clients, load generator {generator}, Streamable HTTP on loopback, "
+          f"{os.cpu_count()} CPUs\n")
     print(f"{'gateway':8s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'recall@5':>9s} "
           f"{'errors':>6s} {'CPU ms':>8s} {'loop ms':>8s} {'client ms':>9s}   recall@5 per set")
 
@@ -312,7 +430,7 @@ def main() -> int:
         port = free_port()
         with gateway_process(command(port), port, home / f"bench-server-{name}.log",
                              {**env, **(variables or {})}, arguments) as server:
-            measure(name, server, requests, arguments, args.clients, args.warmup)
+            measure(name, server, requests, arguments, how)
 
     def serve(port: int) -> list[str]:
         return [sys.executable, "-m", "toolnav", "--home", str(home), "serve", "--http",
