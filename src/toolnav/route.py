@@ -251,19 +251,18 @@ class Router:
         search_depth = min(max(self.params.depth, k), size)
         # One index search for every text of every request: the index spreads a batch over
         # its threads.
-        found, stats = self._dense_candidates(np.concatenate(vectors), allowed, search_depth)
+        found = self._dense_candidates(np.concatenate(vectors), allowed, search_depth)
         bounds = np.cumsum([0, *(len(group) for group in vectors)])
         centroid = self._centroid if allowed is None else self._centroid_of(allowed)
         return [self._route_one(request, group, queries, k, method, allowed, search_depth,
-                                found[bounds[i]:bounds[i + 1]], stats[bounds[i]:bounds[i + 1]],
+                                found[bounds[i]:bounds[i + 1]],
                                 centroid)
                 for i, (request, group, queries) in enumerate(zip(requests, texts, vectors,
                                                                   strict=True))]
 
     def _route_one(self, request: str, texts: list[str], queries: np.ndarray, k: int,
                    method: str, allowed: np.ndarray | None, search_depth: int,
-                   dense_found: list[np.ndarray], dense_stats: list[tuple[float, float]],
-                   centroid: np.ndarray) -> RouteResult:
+                   dense_found: list[np.ndarray], centroid: np.ndarray) -> RouteResult:
         # (texts, tools) BM25 scores; no rows when the method uses none.
         lexical = (self._lexical.scores_of(texts) if method != "dense"
                    else np.zeros((0, len(self._tools)), dtype=np.float32))
@@ -280,6 +279,11 @@ class Router:
             per_text = bm25
         else:
             weight = self.dense_weight
+            # Each text's dense list scored by exact cosines (`dense` holds them for every
+            # candidate), not by the index's own, possibly approximate, scores.
+            dense_stats = [_top_stats(scores[np.searchsorted(positions, rows)],
+                                      self.params.depth)
+                           for scores, rows in zip(dense, dense_found, strict=True)]
             per_text = (weight * _standardised(dense, dense_stats)
                         + (1 - weight) * _standardised(bm25, lexical_stats))
         best_text = per_text.argmax(axis=0)  # which part of the request each tool fits best
@@ -330,18 +334,13 @@ class Router:
         return self._vectors[order[:CENTROID_SAMPLE]].mean(axis=0)
 
     def _dense_candidates(self, queries: np.ndarray, allowed: np.ndarray | None,
-                          search_depth: int
-                          ) -> tuple[list[np.ndarray], list[tuple[float, float]]]:
-        """Each text's nearest tools (positions) and the mean and spread of their cosines."""
+                          search_depth: int) -> list[np.ndarray]:
+        """Each text's nearest tools (positions), by the index."""
         if not queries.size:
-            return [], []
+            return []
         allowed_ids = None if allowed is None else self._ids[allowed]
         ids, _ = self._index.search(queries, search_depth, allowed=allowed_ids)
-        found = [self._position[row[row >= 0]] for row in ids]
-        # Exact cosines: an approximate index may report distances or slightly off scores.
-        stats = [_top_stats(self._vectors[rows] @ query, self.params.depth)
-                 for rows, query in zip(found, queries, strict=True)]
-        return found, stats
+        return [self._position[row[row >= 0]] for row in ids]
 
     def _lexical_candidates(self, lexical: np.ndarray, search_depth: int
                             ) -> tuple[list[np.ndarray], list[tuple[float, float]]]:
