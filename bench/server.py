@@ -26,13 +26,15 @@ Reported per gateway: requests/s answered over the timed run, p50/p99 latency of
 (wrk: send to last byte; python: send to parsed answer), recall@5 (share of gold tools among the
 five returned, averaged over requests) overall and per set, errors (answers that are not HTTP
 200, or carry ``isError`` or a JSON-RPC error, and socket errors; with wrk also the recall
-pass's failed requests), the server process's CPU time per request (user + system, all its
-threads: on a shared machine a steadier figure than wall time; 2,000 / that is the requests/s
-two idle cores would give), the part of it spent by the server's main thread ("loop ms": the
-event loop, which runs HTTP, the MCP SDK and the gateway; toolnav's searches run on worker
-threads) and the load generator's own CPU time per request ("client ms": wrk's, read from
-RUSAGE_CHILDREN, or the python client's). With wrk a line under each row gives the recall
-pass's requests/s and the python client's CPU per request, for comparison.
+pass's failed requests), the server's CPU time per request (user + system, all threads of its
+process and of its child processes: on a shared machine a steadier figure than wall time;
+2,000 / that is the requests/s two idle cores would give), the part of it spent by the
+server's main thread ("loop ms": the event loop, which runs HTTP, the MCP SDK and the
+gateway; toolnav's searches run in a search process, or on worker threads with
+``--search-processes 0``: row ``tn-thread``) and the load generator's own CPU time per
+request ("client ms": wrk's, read from RUSAGE_CHILDREN, or the python client's). With wrk a
+line under each row gives the recall pass's requests/s and the python client's CPU per
+request, for comparison.
 
 A home with a label-free request table (`toolnav tune --label-free`; --label-free trains one
 first) embeds requests with it; the same gateway is then also measured with the int8
@@ -62,6 +64,7 @@ wrk on the PATH the python client is used, with a line saying so; ``apt-get inst
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -333,11 +336,24 @@ def wrk_load(name: str, url: str, requests: Sequence[Request], arguments: dict[s
 
 
 def cpu_seconds(pid: int, thread: int | None = None) -> float:
-    """User + system CPU time of process *pid* so far: all its threads, or only *thread*."""
+    """User + system CPU time so far of process *pid* with its running child processes (the
+    search processes of ``toolnav serve``): all their threads, or only *pid*'s *thread*."""
     stat = Path(f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
                 ).read_text()
     fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if thread is not None:
+        return own
+    return own + sum(cpu_seconds(child) for child in child_pids(pid))
+
+
+def child_pids(pid: int) -> list[int]:
+    """The running child processes of *pid*."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            children.extend(int(child) for child in (task / "children").read_text().split())
+    return children
 
 
 @dataclass(frozen=True)
@@ -391,6 +407,9 @@ def main() -> int:
                              "about once)")
     parser.add_argument("--wrk-threads", type=int, default=1,
                         help="wrk threads (one costs no more CPU per request than two here)")
+    parser.add_argument("--search-processes", type=int, nargs="*", default=[0],
+                        help="also measure toolnav serve with each of these numbers of search "
+                             "processes (rows tn-spN; 0: worker threads, row tn-thread)")
     parser.add_argument("--home", type=Path, default=None, help="reuse a catalog home")
     parser.add_argument("--embedding-cache", type=Path, default=None)
     parser.add_argument("--peer-python", type=Path, default=None,
@@ -441,6 +460,9 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "toolnav", "--home", str(home), "tune",
                         "--label-free"], env=env, check=True, stdout=subprocess.DEVNULL)
     run("toolnav", serve, {"k": K})
+    for processes in args.search_processes:
+        run(f"tn-sp{processes}" if processes else "tn-thread",
+            lambda port, n=processes: [*serve(port), "--search-processes", str(n)], {"k": K})
     if label_free_table(home) is not None:  # the same gateway with the transformer instead
         run("tn-int8", serve, {"k": K}, {"TOOLNAV_REQUEST_ENCODER": "int8"})
     requests_file = home / "bench-server-requests.jsonl"

@@ -14,8 +14,13 @@ import time
 import anyio
 import pytest
 
-from tests.server.conftest import fill_catalog, free_port, subprocess_env, toolnav_command
-from tests.server.conftest import wait_for_health
+from tests.server.conftest import (
+    fill_catalog,
+    free_port,
+    subprocess_env,
+    toolnav_command,
+    wait_for_health,
+)
 from tests.sources.services import REPO_ROOT
 from toolnav.errors import ConfigError
 from toolnav.route import ToolFilter

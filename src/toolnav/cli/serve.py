@@ -104,6 +104,9 @@ def serve(
         "replicas sharing tasks (default: <home>/tasks.sqlite).")] = None,
     no_tasks: Annotated[bool, typer.Option(
         "--no-tasks", help="Serve no task tools and run no task worker.")] = False,
+    search_processes: Annotated[int | None, typer.Option(
+        "--search-processes", min=0, help="Child processes that run searches beside the event "
+        "loop (0: worker threads; default: 1 with --http, 0 on stdio).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", help="Log every call.")] = False,
 ) -> None:
     """Serve the catalog as one MCP server: semantic search_tools, validated call_tool, and
@@ -140,8 +143,12 @@ def serve(
         if len(toolnav.catalog) == 0:
             raise EmptyCatalog("the catalog is empty: add tools with `toolnav add SOURCE` or "
                                "pass --config servers.json")
+        if search_processes is None:
+            search_processes = 1 if listen else 0
         with progress() as update:  # index and load before the first client waits for it
-            toolnav.router(state.settings.route, update).warm_up()
+            router = toolnav.router(state.settings.route, update)
+            if not search_processes:  # else the search processes load their own
+                router.warm_up()
         configure_server_process(logging.INFO if verbose or listen else logging.WARNING)
         syncs: list[CatalogSync] = []
 
@@ -149,7 +156,8 @@ def serve(
             syncs[0].notify_changed(server)
 
         async def run() -> None:
-            async with RuntimeBackend(toolnav, on_tools_changed=changed) as backend, \
+            async with RuntimeBackend(toolnav, on_tools_changed=changed,
+                                      search_processes=search_processes) as backend, \
                     _task_tools(toolnav, backend, agents_file, tasks_db, no_tasks) as tasks:
                 gateway = Gateway(backend, expose=expose, page_size=page_size,
                                   version=_package_version(), tasks=tasks)

@@ -1,12 +1,14 @@
 """The `GatewayBackend` over the toolnav runtime: its catalog, current router and an executor.
 
-Searches and catalog reads run in worker threads (the router is CPU work; the store keeps a
-connection per thread), at most `Settings.threads` at a time so a burst of searches cannot
-starve the event loop; only `find_tool`, one indexed lookup the SDK asks for synchronously,
-reads in the calling thread. Tool calls are awaited on the async executor, whose MCP pool
-keeps one session per downstream server. A downstream that announces a change is re-listed
-over its live session and its tools replace the old ones in one store transaction; the
-router notices the store's new version and updates the index in place.
+Searches run in child processes when asked for (`toolnav.server.search_processes`: beside the
+event loop rather than under its GIL), else, like catalog reads, in worker threads (the router
+is CPU work; the store keeps a connection per thread), at most `Settings.threads` at a time so
+a burst of searches cannot starve the event loop; only `find_tool`, one indexed lookup the
+SDK asks for synchronously, reads in the calling thread. Tool calls are awaited on the async
+executor, whose MCP pool keeps one session per downstream server. A downstream that announces
+a change is re-listed over its live session and its tools replace the old ones in one store
+transaction; each router (in this process or a search process) notices the store's new
+version and updates its index in place.
 
 Example:
     async with RuntimeBackend(toolnav) as backend:
@@ -30,6 +32,7 @@ from toolnav.execute import Executor, ToolResult
 from toolnav.route import Candidate, ToolFilter
 from toolnav.runtime import Toolnav
 from toolnav.server.backend import DownstreamState
+from toolnav.server.search_processes import SearchProcesses, SearchUnavailable
 from toolnav.tool import Tool
 
 __all__ = ["RuntimeBackend"]
@@ -48,24 +51,41 @@ class RuntimeBackend:
         route_params: ranking parameters (default: the runtime's settings).
         on_tools_changed: awaited with a server's name when it announces a new tool list.
         call_timeout_seconds: limit per tool call (default: the executor's).
+        search_processes: child processes that run the searches (0: worker threads). They
+            open the runtime's home afresh, so the runtime must be the home's own
+            (`Toolnav.open`, no embedder or embedding cache of its own).
     """
 
     def __init__(self, toolnav: Toolnav, *, route_params: RouteParams | None = None,
                  on_tools_changed: ToolsChangedHook | None = None,
-                 call_timeout_seconds: float | None = None) -> None:
+                 call_timeout_seconds: float | None = None, search_processes: int = 0
+                 ) -> None:
         self._toolnav = toolnav
         self._params = route_params or toolnav.settings.route
         self._executor = toolnav.executor(timeout_seconds=call_timeout_seconds,
                                           on_tools_changed=on_tools_changed)
         self._limiter = anyio.CapacityLimiter(toolnav.settings.threads)
         self._counts: tuple[int, Counter[str]] = (-1, Counter())
+        self._searchers = (SearchProcesses(toolnav.settings, self._params, search_processes)
+                           if search_processes else None)
 
     async def __aenter__(self) -> RuntimeBackend:
-        await self._executor.__aenter__()
+        if self._searchers is not None:
+            await self._searchers.__aenter__()
+        try:
+            await self._executor.__aenter__()
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+    @property
+    def search_processes(self) -> SearchProcesses | None:
+        """The child processes searches run in (None: worker threads)."""
+        return self._searchers
 
     @property
     def executor(self) -> Executor:
@@ -73,14 +93,25 @@ class RuntimeBackend:
         return self._executor
 
     async def aclose(self) -> None:
-        """Close every downstream session (stopping stdio servers)."""
-        await self._executor.aclose()
+        """Close every downstream session (stopping stdio servers) and the search processes."""
+        try:
+            await self._executor.aclose()
+        finally:
+            if self._searchers is not None:
+                await self._searchers.aclose()
 
     async def search(self, query: str, k: int, *, namespaces: Set[str] | None = None,
                      tags: Set[str] | None = None, allowed_namespaces: Set[str] | None = None
                      ) -> list[Candidate]:
-        return await self._in_thread(self._search, query, k, namespaces, tags,
-                                     allowed_namespaces)
+        filters = _search_filter(namespaces, tags, allowed_namespaces)
+        if filters is None:  # nothing may be proposed
+            return []
+        if self._searchers is not None:
+            try:
+                return await self._searchers.search(query, k, filters)
+            except SearchUnavailable:
+                pass  # a child died or new ones are loading: this process searches meanwhile
+        return await self._in_thread(self._search, query, k, filters)
 
     async def get_tool(self, name: str) -> Tool:
         return await self._in_thread(self._toolnav.catalog.get, name)
@@ -144,13 +175,18 @@ class RuntimeBackend:
     async def _in_thread(self, func: Any, *args: Any) -> Any:
         return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
 
-    def _search(self, query: str, k: int, namespaces: Set[str] | None,
-                tags: Set[str] | None, allowed: Set[str] | None) -> list[Candidate]:
+    def _search(self, query: str, k: int, filters: ToolFilter) -> list[Candidate]:
         router = self._toolnav.router(self._params)  # raises EmptyCatalog on an empty one
-        wanted = None if namespaces is None else set(namespaces)
-        if allowed is not None:
-            wanted = set(allowed) if wanted is None else wanted & set(allowed)
-        if wanted is not None and not wanted:  # an empty set would mean "no restriction"
-            return []
-        filters = ToolFilter(namespaces=frozenset(wanted or ()), tags=frozenset(tags or ()))
         return router.route(query, k=k, filters=filters).candidates
+
+
+def _search_filter(namespaces: Set[str] | None, tags: Set[str] | None,
+                   allowed: Set[str] | None) -> ToolFilter | None:
+    """The filter of a search restricted to *namespaces* and *tags* by a caller whose token
+    admits *allowed* namespaces (None: all); None when no namespace is left."""
+    wanted = None if namespaces is None else set(namespaces)
+    if allowed is not None:
+        wanted = set(allowed) if wanted is None else wanted & set(allowed)
+    if wanted is not None and not wanted:  # an empty set would mean "no restriction"
+        return None
+    return ToolFilter(namespaces=frozenset(wanted or ()), tags=frozenset(tags or ()))
