@@ -38,6 +38,7 @@ from toolnav.server.meta_tools import (
     META_TOOLS,
     SEARCH_OUTPUT_SCHEMA,
     SEARCH_TOOLS,
+    search_arguments,
 )
 from toolnav.server.metrics import GatewayMetrics
 from toolnav.server.mrtr import call_inputs, mrtr_result, state_boundary
@@ -188,7 +189,7 @@ class Gateway:
 
     async def _search(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
                       ) -> tuple[types.CallToolResult, str]:
-        valid = validate_arguments(SEARCH_TOOLS, arguments)
+        valid = search_arguments(arguments)
         namespaces, tags = valid.get("namespaces"), valid.get("tags")
         try:
             hits = await self.backend.search(
