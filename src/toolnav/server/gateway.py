@@ -188,7 +188,7 @@ class Gateway:
         return result
 
     async def _search(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
-                      ) -> tuple[types.CallToolResult, str]:
+                      ) -> tuple[dict[str, Any], str]:
         valid = search_arguments(arguments)
         namespaces, tags = valid.get("namespaces"), valid.get("tags")
         try:
@@ -209,7 +209,7 @@ class Gateway:
                                    direct=False, inputs=call_inputs(ctx, params))
 
     async def _schema(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
-                      ) -> tuple[types.CallToolResult, str]:
+                      ) -> tuple[types.CallToolResult | dict[str, Any], str]:
         valid = validate_arguments(GET_TOOL_SCHEMA, arguments)
         tool = await self.backend.get_tool(valid["name"])
         refused = _out_of_scope(ctx, tool)
