@@ -31,6 +31,7 @@ from mcp.shared.exceptions import MCPError
 from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError, ToolNotFound, ValidationFailed
 from toolnav.server.auth import caller_name, namespaces_in_scope, namespaces_of_current_request
 from toolnav.server.backend import GatewayBackend
+from toolnav.server.logs import note_call
 from toolnav.server.meta_tools import (
     CALL_TOOL,
     DEFAULT_SEARCH_K,
@@ -182,9 +183,10 @@ class Gateway:
         seconds = time.perf_counter() - started
         self.metrics.requests.labels(tool=label, outcome=outcome).inc()
         self.metrics.request_seconds.labels(tool=label).observe(seconds)
-        logger.info("tool call", extra={"event": "call", "tool": name, "outcome": outcome,
-                                        "seconds": round(seconds, 4),
-                                        "caller": caller_name(ctx)})
+        fields = {"tool": name, "outcome": outcome, "caller": caller_name(ctx)}
+        if not note_call(ctx.request, {**fields, "call_seconds": round(seconds, 4)}):
+            logger.info("tool call", extra={"event": "call", **fields,
+                                            "seconds": round(seconds, 4)})
         return result
 
     async def _search(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]

@@ -6,9 +6,15 @@ named like a secret is dropped. The gateway logs a line per HTTP request and per
 formatting is kept cheap: the timestamp's seconds are formatted once per second, the secret
 check once per field name, and one JSON encoder serves every line.
 
+A tool call that came in an HTTP request is one line, not two: the HTTP access log
+(`toolnav.server.http`) leaves an empty dict under `CALL_FIELDS` in the request's ASGI scope,
+the gateway fills it (`note_call`) and the access line carries those fields; a call over stdio,
+or a second call in one request, gets a line of its own.
+
 Example:
     handler = logging.StreamHandler(); handler.setFormatter(JSONLinesFormatter())
     logging.getLogger("toolnav").addHandler(handler)
+    if not note_call(ctx.request, fields): logger.info("tool call", extra=fields)
 """
 
 from __future__ import annotations
@@ -17,9 +23,13 @@ import json
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["JSONLinesFormatter"]
+__all__ = ["CALL_FIELDS", "JSONLinesFormatter", "note_call"]
+
+# ASGI scope key of the dict a tool call's log fields go into (see the module docstring).
+CALL_FIELDS = "toolnav.call_fields"
 
 # Attributes every LogRecord has; the rest came in through `extra`.
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -61,3 +71,19 @@ class JSONLinesFormatter(logging.Formatter):
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
         return _ENCODE(data)
+
+
+def note_call(request: Any, fields: Mapping[str, Any]) -> bool:
+    """Hand a tool call's log *fields* to the access log line of the HTTP *request* (a Starlette
+    request; anything else has no such line) that carried the call.
+
+    Returns:
+        False when that line cannot carry them (no HTTP request, no access log, already
+        written, or holding another call's fields): the caller logs them itself.
+    """
+    scope = getattr(request, "scope", None)
+    slot = scope.get(CALL_FIELDS) if isinstance(scope, Mapping) else None
+    if not isinstance(slot, dict) or slot:
+        return False
+    slot.update(fields)
+    return True
