@@ -4,9 +4,11 @@ namespace scopes, Origin checks, body limits, health, readiness and Prometheus m
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import pytest
+from mcp import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.server.conftest import ALICE, PYTHON, ROOT, mcp_http_client, running_http
@@ -161,6 +163,34 @@ async def test_metrics_and_readiness_move_with_the_calls(backend, token_file):
     assert samples[("toolnav_downstream_state",
                     (("downstream", "calc"), ("state", "connected")))] == 1
     assert ("toolnav_downstream_reconnects_total", (("downstream", "calc"),)) in samples
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_a_tool_call_is_logged_on_the_line_of_its_http_request(backend, token_file,
+                                                                     mode, caplog):
+    caplog.set_level(logging.INFO, logger="toolnav")
+    async with running_http(Gateway(backend), tokens=token_file) as url, \
+            mcp_http_client(url, ALICE, mode=mode) as client:
+        await client.call_tool("search_tools", {"query": "multiply", "k": 2})
+        await client.call_tool("search_tools", {"query": ""})
+    calls = [record for record in caplog.records if hasattr(record, "tool")]
+    assert [(record.getMessage(), record.event, record.path, record.status, record.tool,
+             record.outcome, record.caller) for record in calls] == [
+        ("http request", "http", "/mcp", 200, "search_tools", "ok", "alice"),
+        ("http request", "http", "/mcp", 200, "search_tools", "invalid_arguments", "alice")]
+    assert all(0 <= record.call_seconds <= record.seconds for record in calls)
+    assert not [record for record in caplog.records if record.getMessage() == "tool call"]
+    assert ALICE not in caplog.text
+
+
+async def test_a_tool_call_outside_http_gets_a_line_of_its_own(backend, caplog):
+    caplog.set_level(logging.INFO, logger="toolnav")
+    async with Client(Gateway(backend).mcp_server()) as client:
+        await client.call_tool("search_tools", {"query": "multiply"})
+    [record] = [record for record in caplog.records if hasattr(record, "tool")]
+    assert (record.getMessage(), record.event, record.tool, record.outcome, record.caller) == \
+        ("tool call", "call", "search_tools", "ok", "")
+    assert record.seconds >= 0
 
 
 class CountingGateway(Gateway):

@@ -31,6 +31,7 @@ from mcp.shared.exceptions import MCPError
 from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError, ToolNotFound, ValidationFailed
 from toolnav.server.auth import caller_name, namespaces_in_scope, namespaces_of_current_request
 from toolnav.server.backend import GatewayBackend
+from toolnav.server.logs import note_call
 from toolnav.server.meta_tools import (
     CALL_TOOL,
     DEFAULT_SEARCH_K,
@@ -38,6 +39,7 @@ from toolnav.server.meta_tools import (
     META_TOOLS,
     SEARCH_OUTPUT_SCHEMA,
     SEARCH_TOOLS,
+    search_arguments,
 )
 from toolnav.server.metrics import GatewayMetrics
 from toolnav.server.mrtr import call_inputs, mrtr_result, state_boundary
@@ -181,14 +183,15 @@ class Gateway:
         seconds = time.perf_counter() - started
         self.metrics.requests.labels(tool=label, outcome=outcome).inc()
         self.metrics.request_seconds.labels(tool=label).observe(seconds)
-        logger.info("tool call", extra={"event": "call", "tool": name, "outcome": outcome,
-                                        "seconds": round(seconds, 4),
-                                        "caller": caller_name(ctx)})
+        fields = {"tool": name, "outcome": outcome, "caller": caller_name(ctx)}
+        if not note_call(ctx.request, {**fields, "call_seconds": round(seconds, 4)}):
+            logger.info("tool call", extra={"event": "call", **fields,
+                                            "seconds": round(seconds, 4)})
         return result
 
     async def _search(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
-                      ) -> tuple[types.CallToolResult, str]:
-        valid = validate_arguments(SEARCH_TOOLS, arguments)
+                      ) -> tuple[dict[str, Any], str]:
+        valid = search_arguments(arguments)
         namespaces, tags = valid.get("namespaces"), valid.get("tags")
         try:
             hits = await self.backend.search(
@@ -208,7 +211,7 @@ class Gateway:
                                    direct=False, inputs=call_inputs(ctx, params))
 
     async def _schema(self, ctx: ServerRequestContext, arguments: Mapping[str, Any]
-                      ) -> tuple[types.CallToolResult, str]:
+                      ) -> tuple[types.CallToolResult | dict[str, Any], str]:
         valid = validate_arguments(GET_TOOL_SCHEMA, arguments)
         tool = await self.backend.get_tool(valid["name"])
         refused = _out_of_scope(ctx, tool)

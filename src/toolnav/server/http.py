@@ -4,7 +4,8 @@ Built on the SDK's own pieces: `Server.streamable_http_app` serves ``/mcp`` (bot
 eras), checks ``Host``/``Origin`` (DNS-rebinding protection) and the body size (413), and with
 a token verifier answers 401 with ``WWW-Authenticate`` pointing at the RFC 9728 metadata it
 serves. This module adds ``/healthz`` (liveness), ``/readyz`` (each downstream's state),
-``/metrics`` (Prometheus) and one JSON log line per HTTP request (never a header or a token).
+``/metrics`` (Prometheus) and one JSON log line per HTTP request (never a header or a token),
+which also names the tool call the request carried, if any (`toolnav.server.logs.note_call`).
 
 Example:
     app = build_http_app(gateway, HTTPOptions(port=8080), verifier=None)
@@ -31,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from toolnav.errors import ConfigError
 from toolnav.server.auth import StaticTokenVerifier
 from toolnav.server.gateway import Gateway
+from toolnav.server.logs import CALL_FIELDS
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "MCP_PATH", "HTTPOptions", "build_http_app"]
 
@@ -148,7 +150,8 @@ class _Operations:
 
 
 class _AccessLog:
-    """One structured log line per HTTP request: method, path, status, seconds."""
+    """One structured log line per HTTP request: method, path, status, seconds, and the tool
+    call it carried (tool, outcome, caller, call_seconds) when the gateway noted one."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -159,6 +162,8 @@ class _AccessLog:
             return
         started = time.perf_counter()
         status = 0
+        call: dict[str, object] = {}
+        scope[CALL_FIELDS] = call
 
         async def send_and_note(message: Message) -> None:
             nonlocal status
@@ -169,7 +174,8 @@ class _AccessLog:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            access_logger.info("http request", extra={
-                "event": "http", "method": scope.get("method", ""),
-                "path": scope.get("path", ""), "status": status,
-                "seconds": round(time.perf_counter() - started, 4)})
+            fields = {"event": "http", "method": scope.get("method", ""),
+                      "path": scope.get("path", ""), "status": status,
+                      "seconds": round(time.perf_counter() - started, 4), **call}
+            call["written"] = True  # a call noted from now on logs a line of its own
+            access_logger.info("http request", extra=fields)

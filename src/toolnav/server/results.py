@@ -3,6 +3,11 @@
 Shared by the gateway's meta tools (`toolnav.server.gateway`) and the task tools
 (`toolnav.server.task_tools`), so every tool the server exposes answers in the same shape.
 
+`structured_result` answers in the wire form (a dict) rather than a `CallToolResult`: the SDK
+validates and shapes every result anyway, and a model would only be built here to be dumped
+back to a dict there (most of the search answer's cost outside the search is walking its
+tool schemas).
+
 Example:
     return structured_result({"tools": found})
     return error_result("unknown agent 'x'", "TaskError")
@@ -19,12 +24,19 @@ from toolnav.execute import ToolResult
 
 __all__ = ["error_result", "input_required_result", "structured_result", "tool_result"]
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
-def structured_result(data: dict[str, Any]) -> types.CallToolResult:
-    """*data* as ``structuredContent`` and, serialised, as the text content."""
-    text = json.dumps(data, ensure_ascii=False)
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
-                                structured_content=data)
+
+def structured_result(data: dict[str, Any]) -> dict[str, Any]:
+    """A ``CallToolResult`` in its wire form: *data* (plain JSON) as ``structuredContent`` and,
+    serialised, as the text content.
+
+    Raises:
+        TypeError: *data* is not plain JSON.
+        ValueError: *data* is not plain JSON.
+    """
+    return {"content": [{"type": "text", "text": _ENCODE(data)}], "structuredContent": data,
+            "isError": False, "resultType": "complete"}
 
 
 def error_result(message: str, kind: str, **details: Any) -> types.CallToolResult:

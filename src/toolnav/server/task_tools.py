@@ -403,8 +403,8 @@ def _mcp_result(info: TaskInfo) -> dict[str, Any]:
     answer = outcome.get("answer")
     result = structured_result(outcome)
     if isinstance(answer, str) and answer:
-        result.content = [types.TextContent(type="text", text=answer)]
-    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        result["content"] = [{"type": "text", "text": answer}]
+    return result
 
 
 def _summary(info: TaskInfo) -> dict[str, Any]:
