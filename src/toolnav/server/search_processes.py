@@ -106,8 +106,9 @@ class SearchProcesses:
         await self._group.__aenter__()
         try:
             with anyio.fail_after(_START_SECONDS):
-                for slot in range(len(self._children)):
-                    self._children[slot] = await self._start_child()
+                async with anyio.create_task_group() as starting:  # side by side
+                    for slot in range(len(self._children)):
+                        starting.start_soon(self._start_slot, slot)
         except BaseException:
             await self.aclose()
             raise
@@ -160,6 +161,9 @@ class SearchProcesses:
             if child is not None:
                 await _stop(child)
                 _fail_waiting(child, "the search processes were stopped")
+
+    async def _start_slot(self, slot: int) -> None:
+        self._children[slot] = await self._start_child()
 
     async def _start_child(self) -> _Child:
         """A child with the home open and warm (its first reply says so)."""
