@@ -149,7 +149,11 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 120,
 
 @contextlib.contextmanager
 def serve_process(home: Path, *args: str, timeout: float = 120) -> Iterator[str]:
-    """Run `toolnav serve --http` on a free port; yields the base URL once /healthz answers."""
+    """Run `toolnav serve --http` on a free port; yields the base URL once /healthz answers.
+    One search process unless *args* say otherwise (the default two load the model twice on a
+    2-core runner; tests that start the server themselves keep the default)."""
+    if "--search-processes" not in args:
+        args = (*args, "--search-processes", "1")
     port = free_port()
     log = (home.parent / f"serve-{port}.log").open("w")
     process = subprocess.Popen(toolnav_command(home, "serve", "--http", f"127.0.0.1:{port}",
