@@ -2,7 +2,8 @@
 indexed with the real model: same answers as the runtime's own router, router errors arrive
 as themselves, a catalog change reaches the child, a child killed with SIGKILL is replaced
 while the gateway keeps answering in-process, and the children of a `toolnav serve` that is
-killed with SIGKILL exit by themselves."""
+killed with SIGKILL exit by themselves; a child that cannot open its home fails the start with
+its own error."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from tests.server.conftest import (
     wait_for_health,
 )
 from tests.sources.services import REPO_ROOT
-from toolnav.errors import ConfigError
+from toolnav.config import Settings
+from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.route import ToolFilter
 from toolnav.runtime import Toolnav
 from toolnav.server.runtime_backend import RuntimeBackend
@@ -143,3 +145,10 @@ def test_search_children_exit_when_the_server_is_killed(home):
             server.kill()
             server.wait()
         log.close()
+
+
+async def test_a_child_that_cannot_open_the_home_says_why(tmp_path):
+    settings = Settings(home=tmp_path / "empty-home")
+    with pytest.raises(EmptyCatalog, match="the catalog is empty"):  # itself, not in a group
+        async with SearchProcesses(settings, settings.route, 2):
+            pass

@@ -104,11 +104,14 @@ class SearchProcesses:
     async def __aenter__(self) -> SearchProcesses:
         self._group = anyio.create_task_group()
         await self._group.__aenter__()
+        failures: list[ToolnavError] = []
         try:
             with anyio.fail_after(_START_SECONDS):
                 async with anyio.create_task_group() as starting:  # side by side
                     for slot in range(len(self._children)):
-                        starting.start_soon(self._start_slot, slot)
+                        starting.start_soon(self._start_slot, slot, failures)
+            if failures:  # the child's own error, not wrapped in an exception group
+                raise failures[0]
         except BaseException:
             await self.aclose()
             raise
@@ -162,23 +165,35 @@ class SearchProcesses:
                 await _stop(child)
                 _fail_waiting(child, "the search processes were stopped")
 
-    async def _start_slot(self, slot: int) -> None:
-        self._children[slot] = await self._start_child()
+    async def _start_slot(self, slot: int, failures: list[ToolnavError]) -> None:
+        try:
+            self._children[slot] = await self._start_child()
+        except ToolnavError as error:
+            failures.append(error)
 
     async def _start_child(self) -> _Child:
-        """A child with the home open and warm (its first reply says so)."""
-        process = await anyio.open_process(
-            [sys.executable, "-m", "toolnav.server.search_processes"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None)
+        """A child with the home open and warm (its first reply says so).
+
+        Raises:
+            ToolnavError: whatever kept it from starting (so the restart loop, which catches
+                only that, never takes the server's task group down with it).
+        """
+        try:
+            process = await anyio.open_process(
+                [sys.executable, "-m", "toolnav.server.search_processes"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None)
+        except OSError as error:
+            raise ToolnavError(f"a search process could not be started: {error}") from None
         assert process.stdin is not None and process.stdout is not None
         child = _Child(process, BufferedByteReceiveStream(process.stdout))
         try:
             await process.stdin.send(_LENGTH.pack(len(self._setup)) + self._setup)
             succeeded, value = await _receive(child.replies)
-        except (anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError, OSError):
+        except Exception as error:  # its end of stream, or a garbled first reply
             await _stop(child)
             raise ToolnavError(f"a search process exited with {process.returncode} while "
-                               "opening the home (its message is above)") from None
+                               f"opening the home ({type(error).__name__}; its message is "
+                               "above)") from None
         except BaseException:
             await _stop(child)
             raise
@@ -190,18 +205,20 @@ class SearchProcesses:
     async def _serve_replies(self, slot: int) -> None:
         """Hand each answer of the child in *slot* to its search; start the child again when
         it dies."""
-        pauses = iter(_RESTART_PAUSES)
+        failed_starts = 0  # in a row: the pause before the next try grows with them
         while True:
             child = self._children[slot]
             if child is None:
                 try:
                     child = await self._start_child()
                 except ToolnavError as error:
-                    pause = next(pauses, _RESTART_PAUSES[-1])
+                    pause = _RESTART_PAUSES[min(failed_starts, len(_RESTART_PAUSES) - 1)]
+                    failed_starts += 1
                     logger.warning("search process did not start; next try in %.1f s: %s",
                                    pause, error, extra={"event": "search_process_failed"})
                     await anyio.sleep(pause)
                     continue
+                failed_starts = 0
                 self._children[slot] = child
             try:
                 while True:
