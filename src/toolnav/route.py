@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from toolnav.catalog.records import LazyTools
 from toolnav.config import RouteParams
 from toolnav.embed import Embedder, embed_with_spans
 from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.index import FlatIndex, create_index
-from toolnav.index.flat import inner_products
+from toolnav.index.flat import inner_products_at
 from toolnav.indexing import IndexedCatalog
 from toolnav.tool import Tool
 from toolnav.translate import read_in_english
@@ -183,6 +184,14 @@ class Router:
             self._index = create_index("flat", indexed.vectors.shape[1])
             self._index.add(self._ids, indexed.vectors)
         self._vectors = indexed.vectors
+        # Candidates' dense scores: a graph index has loaded numba, whose kernel reads their
+        # rows in place; a flat index serves small catalogs, where copying the rows out is
+        # cheap and importing numba would not be.
+        self._inner_products_at = inner_products_at
+        if not isinstance(self._index, FlatIndex):
+            from toolnav.index.nsg import inner_products_at as compiled
+
+            self._inner_products_at = compiled
         self._sample_order = np.random.default_rng(0).permutation(len(self._tools))
         self._centroid = self._centroid_of(None)
         self._lexical = indexed.lexical
@@ -270,8 +279,8 @@ class Router:
             lexical = np.where(allowed, lexical, 0)
         lexical_found, lexical_stats = self._lexical_candidates(lexical, search_depth)
         positions = self._candidate_positions([*dense_found, *lexical_found], allowed)
-        dense = (inner_products(queries, self._vectors[positions]) if method != "bm25"
-                 else None)
+        dense = (self._inner_products_at(queries, self._vectors, positions)
+                 if method != "bm25" else None)
         bm25 = lexical[:, positions] if len(lexical) else None
         if method == "dense":
             per_text = dense
@@ -292,6 +301,8 @@ class Router:
             scores = self._pull_toward_group(positions, scores)
         scores = scores - self._penalty[positions]
         order = np.argsort(-scores, kind="stable")[:k]
+        if isinstance(self._tools, LazyTools):  # the k tools not built yet: one store read
+            self._tools.load(positions[order].tolist())
         candidates = []
         for rank, row in enumerate(order, start=1):
             text = best_text[row]

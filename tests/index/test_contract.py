@@ -205,3 +205,17 @@ def test_load_exact_of_a_saved_nsg_index_does_not_import_numba(tmp_path):
               "print(exact.ids().tolist()); print('numba' in sys.modules)")
     ids, numba_loaded = python_output(script, timeout=100).splitlines()
     assert json.loads(ids) == list(range(50)) and numba_loaded == "False"
+
+
+@pytest.mark.parametrize("queries", [0, 1, 3, 12])
+def test_compiled_inner_products_at_match_numpy(queries):
+    from toolnav.index.flat import inner_products_at as by_numpy
+    from toolnav.index.nsg import inner_products_at as compiled
+
+    vectors = unit_rows(500, dim=384)
+    rows = np.array([499, 0, 7, 7, 250])  # any order, repeats allowed
+    asked = unit_rows(max(queries, 1), dim=384, seed=3)[:queries]
+    expected = by_numpy(asked, vectors, rows)
+    got = compiled(asked.astype(np.float64), vectors, rows)
+    assert got.shape == expected.shape == (queries, 5) and got.dtype == np.float32
+    assert np.allclose(got, expected, atol=1e-5)

@@ -3,7 +3,7 @@ indexed with the real model: same answers as the runtime's own router, router er
 as themselves, a catalog change reaches the child, a child killed with SIGKILL is replaced
 while the gateway keeps answering in-process, and the children of a `toolnav serve` that is
 killed with SIGKILL exit by themselves; a child that cannot open its home fails the start with
-its own error."""
+its own error. Readiness, metrics and `RuntimeBackend.search_state` report the children."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import subprocess
 import time
 
 import anyio
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.server.conftest import (
     fill_catalog,
@@ -27,6 +29,7 @@ from toolnav.config import Settings
 from toolnav.errors import ConfigError, EmptyCatalog
 from toolnav.route import ToolFilter
 from toolnav.runtime import Toolnav
+from toolnav.server.backend import SearchState
 from toolnav.server.runtime_backend import RuntimeBackend
 from toolnav.server.search_processes import SearchProcesses, SearchUnavailable
 
@@ -101,6 +104,7 @@ async def test_a_killed_child_is_replaced_and_searches_go_on_meanwhile(home):
             assert searchers is not None
             [first] = searchers.pids
             before = names(await backend.search(QUERIES[0], 3))
+            assert backend.search_state() == SearchState(processes=1, running=1)
             os.kill(first, signal.SIGKILL)
             # The search that meets the dead child, and those while a new one loads, are
             # answered in this process.
@@ -112,6 +116,9 @@ async def test_a_killed_child_is_replaced_and_searches_go_on_meanwhile(home):
             [second] = searchers.pids
             assert second != first and not alive(first)
             assert names(await searchers.search(QUERIES[0], 3, ToolFilter())) == before
+            state = backend.search_state()
+            assert (state.processes, state.running, state.restarts) == (1, 1, 1)
+            assert state.fallbacks >= 1
         assert not alive(second)
 
 
@@ -134,6 +141,15 @@ def test_search_children_exit_when_the_server_is_killed(home):
         with open(f"/proc/{server.pid}/task/{server.pid}/children") as listing:
             children = [int(pid) for pid in listing.read().split()]
         assert children, "toolnav serve --search-processes 1 started no child"
+        readiness = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).json()
+        assert readiness["search"] == {"processes": 1, "running": 1, "restarts": 0,
+                                       "fallbacks": 0}
+        metrics = {sample.name: sample.value for family in text_string_to_metric_families(
+            httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
+            for sample in family.samples}
+        assert metrics["toolnav_search_processes"] == metrics[
+            "toolnav_search_processes_running"] == 1
+        assert metrics["toolnav_search_process_restarts_total"] == 0
         server.kill()
         server.wait(10)
         deadline = time.monotonic() + 20

@@ -132,7 +132,13 @@ def test_status_reports_a_running_server(http_server):
     report = json.loads(done.stdout)
     assert report["healthy"] and report["ready"]
     assert report["downstreams"]["calc"]["tools"] == 4
+    assert report["search"] == {"processes": 1, "running": 1, "restarts": 0, "fallbacks": 0}
     assert ROOT not in done.stdout + done.stderr
+    printed = subprocess.run([sys.executable, "-m", "toolnav", "status", "--url", http_server],
+                             capture_output=True, text=True, timeout=60,
+                             env={**subprocess_env(), "TOOLNAV_TOKEN": ROOT})
+    assert printed.returncode == 0, printed.stderr
+    assert "1 of 1 search processes running, 0 restarts" in " ".join(printed.stdout.split())
     refused = subprocess.run([sys.executable, "-m", "toolnav", "status", "--url", http_server],
                              capture_output=True, text=True, timeout=60,
                              env={k: v for k, v in subprocess_env().items()

@@ -263,6 +263,7 @@ def fetch_status(url: str, token: str | None) -> dict[str, Any]:
                 row[sample.labels["outcome"]] = sample.value
     return {"url": base, "healthy": health.json().get("status") == "ok",
             "ready": readiness["ready"], "downstreams": readiness["downstreams"],
+            "search": readiness.get("search"),
             "requests": {key.split("|", 1)[1]: row for key, row in counters.items()
                          if key.startswith("toolnav_requests_total")},
             "downstream_calls": {key.split("|", 1)[1]: row for key, row in counters.items()
@@ -277,6 +278,11 @@ def _print_status(report: dict[str, Any]) -> None:
         table.add_row(name, info["state"], str(info["tools"]), str(info["reconnects"]),
                       info["detail"])
     console.print(table)
+    if search := report["search"]:
+        where = (f"{search['running']} of {search['processes']} search processes running, "
+                 f"{search['restarts']} restarts, {search['fallbacks']} searches answered "
+                 "in the server process" if search["processes"] else "on worker threads")
+        console.print(f"searches: {where}")
     for title, rows in (("exposed tool", report["requests"]),
                         ("downstream", report["downstream_calls"])):
         counts = Table(title, "outcomes", box=None)

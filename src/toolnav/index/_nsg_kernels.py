@@ -23,6 +23,7 @@ __all__ = [
     "batch_search",
     "beam_search",
     "exact_knn",
+    "inner_products_at",
     "insert_nodes",
     "link_nodes",
     "reconnect_around_deleted",
@@ -89,6 +90,20 @@ def query_distance(vectors, node, query):
     for i in range(vectors.shape[1]):
         total += np.float32(vectors[node, i]) * query[i]
     return np.float32(1.0) - total
+
+
+@numba.njit(**JIT)
+def inner_products_at(queries, vectors, rows, out):
+    """out[q, j] = <queries[q], vectors[rows[j]]>, reading each row in place, once for every
+    query."""
+    for j in range(rows.shape[0]):
+        row = rows[j]
+        for q in range(queries.shape[0]):
+            total = np.float32(0.0)
+            for i in range(vectors.shape[1]):
+                total += vectors[row, i] * queries[q, i]
+            out[q, j] = total
+    return out
 
 
 @numba.njit(parallel=True, **JIT)

@@ -16,7 +16,7 @@ from toolnav.errors import IndexFormatError, VectorIndexError
 from toolnav.index._checks import as_ids, as_queries, as_vectors, check_k, positions_of
 from toolnav.index._persist import read_index_dir, write_index_dir
 
-__all__ = ["FlatIndex", "exact_search", "inner_products"]
+__all__ = ["FlatIndex", "exact_search", "inner_products", "inner_products_at"]
 
 KIND = "flat"
 # Up to this many queries, one matrix-vector product per query beats a matrix product.
@@ -32,6 +32,15 @@ def inner_products(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     if not len(queries) or len(queries) > SMALL_QUERY_BATCH:
         return (vectors @ queries.T).T
     return np.stack([vectors @ query for query in queries])
+
+
+def inner_products_at(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray
+                      ) -> np.ndarray:
+    """(len(queries), len(rows)) inner products of the queries with ``vectors[rows]``.
+
+    `toolnav.index.nsg.inner_products_at` computes the same without copying the rows out.
+    """
+    return inner_products(queries, vectors[rows])
 
 
 def exact_search(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, k: int

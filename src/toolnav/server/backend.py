@@ -19,7 +19,7 @@ from toolnav.execute import ToolResult
 from toolnav.route import Candidate
 from toolnav.tool import Tool
 
-__all__ = ["DOWNSTREAM_STATES", "DownstreamState", "GatewayBackend"]
+__all__ = ["DOWNSTREAM_STATES", "DownstreamState", "GatewayBackend", "SearchState"]
 
 # connected: a live session; idle: configured, not started yet (sessions start on first use);
 # connecting: (re)starting; failed: the last start or call failed at the transport level.
@@ -43,6 +43,24 @@ class DownstreamState:
     reconnects: int = 0
     tools: int = 0
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """Where the gateway's searches run, as readiness and metrics report it.
+
+    Attributes:
+        processes: search processes configured (0: searches run on worker threads).
+        running: of those, how many answer now (the others died and are restarting).
+        restarts: search processes started again after one died.
+        fallbacks: searches the server process answered itself because no search process
+            could (one had died, or its replacement was still loading).
+    """
+
+    processes: int = 0
+    running: int = 0
+    restarts: int = 0
+    fallbacks: int = 0
 
 
 class GatewayBackend(Protocol):
@@ -94,6 +112,10 @@ class GatewayBackend(Protocol):
 
     def states(self) -> list[DownstreamState]:
         """Every downstream server's state, by name."""
+        ...
+
+    def search_state(self) -> SearchState:
+        """Where searches run and how that has gone."""
         ...
 
     async def refresh_server(self, server: str) -> bool:

@@ -3,9 +3,10 @@
 Built on the SDK's own pieces: `Server.streamable_http_app` serves ``/mcp`` (both protocol
 eras), checks ``Host``/``Origin`` (DNS-rebinding protection) and the body size (413), and with
 a token verifier answers 401 with ``WWW-Authenticate`` pointing at the RFC 9728 metadata it
-serves. This module adds ``/healthz`` (liveness), ``/readyz`` (each downstream's state),
-``/metrics`` (Prometheus) and one JSON log line per HTTP request (never a header or a token),
-which also names the tool call the request carried, if any (`toolnav.server.logs.note_call`).
+serves. This module adds ``/healthz`` (liveness), ``/readyz`` (each downstream's state and the
+search processes'), ``/metrics`` (Prometheus) and one JSON log line per HTTP request (never a
+header or a token), which also names the tool call the request carried, if any
+(`toolnav.server.logs.note_call`).
 
 Example:
     app = build_http_app(gateway, HTTPOptions(port=8080), verifier=None)
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import anyio.to_thread
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -131,7 +132,9 @@ class _Operations:
                                     "tools": state.tools, "detail": state.detail}
                        for state in states}
         ready = all(state.state != "failed" for state in states)
-        return JSONResponse({"ready": ready, "downstreams": downstreams},
+        search = self._gateway.backend.search_state()
+        return JSONResponse({"ready": ready, "downstreams": downstreams,
+                             "search": asdict(search)},
                             status_code=200 if ready else 503)
 
     async def metrics(self, request: Request) -> Response:

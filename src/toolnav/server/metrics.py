@@ -3,7 +3,9 @@ not share counters).
 
 Recorded by the gateway as requests happen: requests and latency per exposed tool and per
 downstream, search results returned, catalog syncs. Read from the backend at scrape time:
-each downstream's state and reconnect count. Serving ``/metrics`` is `toolnav.server.http`'s job.
+each downstream's state and reconnect count, and the search processes' (how many run, restarts,
+searches the server answered itself while none could). Serving ``/metrics`` is
+`toolnav.server.http`'s job.
 
 Example:
     metrics = GatewayMetrics(backend)
@@ -18,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from toolnav.server.backend import DOWNSTREAM_STATES, GatewayBackend
+from toolnav.server.backend import DOWNSTREAM_STATES, GatewayBackend, SearchState
 
 __all__ = ["GatewayMetrics"]
 
@@ -51,16 +53,17 @@ class GatewayMetrics:
         self.syncs = Counter(
             "toolnav_catalog_syncs", "Re-listings of a downstream server, per result "
             "(changed, unchanged, failed)", ["downstream", "result"], registry=self.registry)
-        self.registry.register(_DownstreamCollector(backend))
+        self.registry.register(_BackendCollector(backend))
 
     def exposition(self) -> bytes:
         """The metrics in the Prometheus text format."""
         return generate_latest(self.registry)
 
 
-class _DownstreamCollector(Collector):
+class _BackendCollector(Collector):
     """Each downstream's state (one gauge per possible state, 1 for the current one) and its
-    reconnect count, as the backend reports them at scrape time."""
+    reconnect count, and the search processes' state, as the backend reports them at scrape
+    time."""
 
     def __init__(self, backend: GatewayBackend) -> None:
         self._backend = backend
@@ -82,6 +85,20 @@ class _DownstreamCollector(Collector):
         yield states
         yield reconnects
         yield tools
+        yield from _search_metrics(self._backend.search_state())
 
     def describe(self) -> Iterator[Metric]:
         return iter(())
+
+
+def _search_metrics(search: SearchState) -> Iterator[Metric]:
+    yield GaugeMetricFamily("toolnav_search_processes", "Search processes configured (0: "
+                            "searches run on the server's worker threads)",
+                            value=search.processes)
+    yield GaugeMetricFamily("toolnav_search_processes_running", "Search processes answering "
+                            "now (the others are restarting)", value=search.running)
+    yield CounterMetricFamily("toolnav_search_process_restarts", "Search processes started "
+                              "again after one died", value=search.restarts)
+    yield CounterMetricFamily("toolnav_search_fallbacks", "Searches the server process "
+                              "answered itself because no search process could",
+                              value=search.fallbacks)

@@ -31,7 +31,7 @@ from toolnav.errors import SourceError, ToolnavError
 from toolnav.execute import Executor, ToolResult
 from toolnav.route import Candidate, ToolFilter
 from toolnav.runtime import Toolnav
-from toolnav.server.backend import DownstreamState
+from toolnav.server.backend import DownstreamState, SearchState
 from toolnav.server.search_processes import SearchProcesses, SearchUnavailable
 from toolnav.tool import Tool
 
@@ -68,6 +68,7 @@ class RuntimeBackend:
         self._counts: tuple[int, Counter[str]] = (-1, Counter())
         self._searchers = (SearchProcesses(toolnav.settings, self._params, search_processes)
                            if search_processes else None)
+        self._fallbacks = 0  # searches answered here because no search process could
 
     async def __aenter__(self) -> RuntimeBackend:
         if self._searchers is not None:
@@ -109,8 +110,8 @@ class RuntimeBackend:
         if self._searchers is not None:
             try:
                 return await self._searchers.search(query, k, filters)
-            except SearchUnavailable:
-                pass  # a child died or new ones are loading: this process searches meanwhile
+            except SearchUnavailable:  # a child died or its replacement is loading:
+                self._fallbacks += 1     # this process searches meanwhile
         return await self._in_thread(self._search, query, k, filters)
 
     async def get_tool(self, name: str) -> Tool:
@@ -131,6 +132,13 @@ class RuntimeBackend:
         return await self._executor.execute(tool, dict(arguments), responses=responses,
                                             state=state, capabilities=capabilities,
                                             may_become_task=may_become_task)
+
+    def search_state(self) -> SearchState:
+        searchers = self._searchers
+        if searchers is None:
+            return SearchState()
+        return SearchState(searchers.processes, len(searchers.pids), searchers.restarts,
+                           self._fallbacks)
 
     def states(self) -> list[DownstreamState]:
         sessions = self._executor.downstream_states()

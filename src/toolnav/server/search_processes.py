@@ -100,6 +100,7 @@ class SearchProcesses:
         self._setup = pickle.dumps((dataclasses.replace(settings, llm=LLMSettings()), params))
         self._children: list[_Child | None] = [None] * processes
         self._group: anyio.abc.TaskGroup | None = None
+        self.restarts = 0  # children started again after one died
 
     async def __aenter__(self) -> SearchProcesses:
         self._group = anyio.create_task_group()
@@ -126,6 +127,11 @@ class SearchProcesses:
     def pids(self) -> list[int]:
         """The process ids of the children answering now."""
         return [child.process.pid for child in self._children if child is not None]
+
+    @property
+    def processes(self) -> int:
+        """How many children there are meant to be."""
+        return len(self._children)
 
     async def search(self, query: str, k: int, filters: ToolFilter) -> list[Candidate]:
         """The router's candidates for *query*, computed in the least busy child.
@@ -220,6 +226,7 @@ class SearchProcesses:
                     continue
                 failed_starts = 0
                 self._children[slot] = child
+                self.restarts += 1
             try:
                 while True:
                     outcome = await _receive(child.replies)
