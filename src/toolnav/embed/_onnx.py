@@ -9,6 +9,8 @@ reference on every text, so it never embeds tools.
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -124,10 +126,21 @@ def _export(model_dir: Path, target: Path) -> None:
 
 
 def _quantise(source: Path, target: Path) -> None:
-    """Dynamically quantise *source*'s weights to int8 per channel; write *target* atomically."""
+    """Dynamically quantise *source*'s weights to int8 per channel; write *target* atomically.
+
+    ONNX Runtime writes a shape-inferred copy of its input beside it under a fixed name, then
+    reads and deletes it: two processes quantising at once (a server's search processes on a
+    fresh cache) would read each other's half-written copy. So it quantises a private link.
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with replaced_file(target) as staged:
-        quantize_dynamic(source, staged, weight_type=QuantType.QInt8, per_channel=True,
+    with (replaced_file(target) as staged,
+          tempfile.TemporaryDirectory(dir=target.parent) as scratch):
+        private = Path(scratch) / source.name
+        try:
+            os.link(source, private)
+        except OSError:  # no hard links on this file system
+            shutil.copyfile(source, private)
+        quantize_dynamic(private, staged, weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
