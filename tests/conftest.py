@@ -88,12 +88,19 @@ def requires_shared_data(*names: str):
     return pytest.mark.skipif(bool(missing), reason=f"../shared/data lacks {missing}")
 
 
+def python_command(script: str) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that run *script* in a fresh Python process with this one's
+    import path."""
+    return ([sys.executable, "-c", script],
+            {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
 def python_output(script: str, timeout: float = 120) -> str:
     """The stdout of *script* run by a fresh Python process with this one's import path (so
     what it imports is measured from a clean start); it must exit 0."""
-    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                             timeout=timeout,
-                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    command, environment = python_command(script)
+    process = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                             env=environment)
     assert process.returncode == 0, process.stderr
     return process.stdout
 

