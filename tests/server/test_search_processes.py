@@ -3,10 +3,12 @@ indexed with the real model: same answers as the runtime's own router, router er
 as themselves, a catalog change reaches the child, a child killed with SIGKILL is replaced
 while the gateway keeps answering in-process, and the children of a `toolnav serve` that is
 killed with SIGKILL exit by themselves; a child that cannot open its home fails the start with
-its own error. Readiness, metrics and `RuntimeBackend.search_state` report the children."""
+its own error, and one that fails unexpectedly with one line (its traceback goes to a JSON log
+line). Readiness, metrics and `RuntimeBackend.search_state` report the children."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -26,7 +28,7 @@ from tests.server.conftest import (
 )
 from tests.sources.services import REPO_ROOT
 from toolnav.config import Settings
-from toolnav.errors import ConfigError, EmptyCatalog
+from toolnav.errors import ConfigError, EmptyCatalog, ToolnavError
 from toolnav.route import ToolFilter
 from toolnav.runtime import Toolnav
 from toolnav.server.backend import SearchState
@@ -168,3 +170,31 @@ async def test_a_child_that_cannot_open_the_home_says_why(tmp_path):
     with pytest.raises(EmptyCatalog, match="the catalog is empty"):  # itself, not in a group
         async with SearchProcesses(settings, settings.route, 2):
             pass
+
+
+async def test_a_child_that_fails_unexpectedly_says_why_in_one_line(home, tmp_path, monkeypatch,
+                                                                    capfd):
+    # A fault injected into the child process only: its interpreter imports this
+    # sitecustomize at start, which makes opening a home raise what no caller expects.
+    injected = tmp_path / "inject"
+    injected.mkdir()
+    (injected / "sitecustomize.py").write_text(
+        "from toolnav.runtime import Toolnav\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise RuntimeError('injected fault')\n"
+        "Toolnav.open = broken\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(injected), str(REPO_ROOT / "src"),
+                                                      os.environ.get("PYTHONPATH", "")]))
+    settings = Settings(home=home)
+    with pytest.raises(ToolnavError) as caught:
+        async with SearchProcesses(settings, settings.route, 1):
+            pass
+    assert str(caught.value) == ("a search process could not open the home: RuntimeError: "
+                                 "injected fault")
+    # The traceback is in one JSON log line, never printed raw.
+    stderr = capfd.readouterr().err
+    assert "injected fault" in stderr
+    for line in stderr.splitlines():
+        if "Traceback" in line:
+            record = json.loads(line)
+            assert record["event"] == "search_process_failed" and record["level"] == "error"

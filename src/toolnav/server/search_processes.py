@@ -318,6 +318,13 @@ def _child_main() -> int:
     except ToolnavError as error:
         _write(replies, (False, error))
         return 2
+    except Exception as error:  # a bug: the parent gets one line, the log the traceback
+        configure_server_process(logging.WARNING)
+        logger.error("a search process could not open the home", exc_info=True,
+                     extra={"event": "search_process_failed"})
+        _write(replies, (False, ToolnavError(f"a search process could not open the home: "
+                                             f"{type(error).__name__}: {error}")))
+        return 2
     _write(replies, (True, None))
     while (request := _read(requests)) is not None:
         query, k, filters = request
