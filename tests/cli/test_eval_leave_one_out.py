@@ -48,3 +48,6 @@ def test_leave_one_out_table_json_and_plot(tmp_path):
                       check_exit=1)
     assert ("--tuner 'x': choose one of params, adapter, none, model, request-model"
             in unknown.stderr)
+    unmixable = toolnav(home, "eval", str(daily), str(travel), "--leave-one-out", "--mix", "0.5",
+                        check_exit=1)
+    assert "--tuner params trains no model: use --tuner model or request-model" in unmixable.stderr

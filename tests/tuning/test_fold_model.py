@@ -94,14 +94,15 @@ def test_a_frozen_tools_tuner_trains_requests_only_and_embeds_no_tool(tmp_path,
         return fold_embedders[-1]
 
     tuner = ModelTuner(models_dir=tmp_path / "models", tools="frozen", base=tiny_base,
-                       max_steps=2,
-                       batch_size=2, train_tokens=16, embedder_for=embedder_for)
+                       max_steps=2, batch_size=2, train_tokens=16, mix=0.5,
+                       embedder_for=embedder_for)
     report = leave_one_out(sets, home=tmp_path / "home", tuner=tuner, embedder=hashing_embedder)
     assert [run.examples for run in tuner.runs] == [{"mail": 4, "weather": 4}, {"weather": 4},
                                                     {"mail": 4}]  # one per request
     assert all(run.embedded == 0 for run in tuner.runs)
     provenance = json.loads((tuner.runs[0].model_dir / TUNING_FILE).read_text())
     assert provenance["steps"] == 2 and "requests only" in provenance["tools"]
+    assert provenance["mix"] == 0.5
     assert all(row.columns["left-out"]["recall@10"] == 1.0 for row in report.rows)
     with pytest.raises(ConfigError, match="tools one of"):
         ModelTuner(models_dir=tmp_path, tools="both").fit(None)

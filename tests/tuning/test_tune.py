@@ -4,8 +4,11 @@ import json
 
 import numpy as np
 import pytest
+import torch
+from transformers import BertModel
 
 from toolnav.embed import MiniLMEmbedder, load_default_embedder
+from toolnav.embed.local import bundled_model_dir
 from toolnav.errors import EmbeddingError
 from toolnav.tuning.model import TUNING_FILE, TuningExample, tune_model
 
@@ -16,6 +19,9 @@ PAIRS = [
     ("turn this recording into text", "transcribe_audio: Speech to text for an audio file"),
 ]
 FILLER = ["one", "two", "three", "four", "five"]  # > 4 texts: the torch path, no ONNX export
+EXAMPLES = [TuningExample(request, tool, negatives=(PAIRS[(i + 1) % 4][1],))
+            for i, (request, tool) in enumerate(PAIRS)]
+SETTINGS = {"epochs": 3, "learning_rate": 1e-4, "batch_size": 4}
 
 
 def margins(embedder) -> np.ndarray:
@@ -29,10 +35,8 @@ def margins(embedder) -> np.ndarray:
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory):
     target = tmp_path_factory.mktemp("home") / "model"
-    examples = [TuningExample(request, tool, negatives=(PAIRS[(i + 1) % 4][1],))
-                for i, (request, tool) in enumerate(PAIRS)]
     steps = []
-    report = tune_model(examples, target, epochs=3, learning_rate=1e-4, batch_size=4,
+    report = tune_model(EXAMPLES, target, **SETTINGS,
                         progress=lambda step, total, loss: steps.append((step, total)))
     return target, report, steps
 
@@ -59,11 +63,28 @@ def test_the_tuned_model_has_its_own_id_and_provenance(tuned):
     assert load_default_embedder(target.parent / "elsewhere").model_id == MiniLMEmbedder().model_id
 
 
+def test_mix_ends_halfway_between_the_base_and_the_tuned_weights(tuned, tmp_path):
+    target, _, _ = tuned
+    tune_model(EXAMPLES, tmp_path / "half", **SETTINGS, mix=0.5)
+    base, full, half = (BertModel.from_pretrained(model).state_dict()
+                        for model in (bundled_model_dir(), target, tmp_path / "half"))
+    moved = [name for name, weights in base.items() if weights.is_floating_point()]
+    tuned_step = torch.cat([(full[name] - base[name]).flatten() for name in moved])
+    mixed_step = torch.cat([(half[name] - base[name]).flatten() for name in moved])
+    clear = tuned_step.abs() > 1e-5  # well above float32 rounding of the weights
+    assert clear.sum() > 10_000
+    ratio = mixed_step[clear] / tuned_step[clear]
+    assert ratio.min() > 0.45 and ratio.max() < 0.55, (ratio.min(), ratio.max())
+    assert json.loads((tmp_path / "half" / TUNING_FILE).read_text())["mix"] == 0.5
+
+
 def test_bad_tuning_input_and_broken_model_directories(tmp_path):
     with pytest.raises(EmbeddingError, match="at least 2 request-tool pairs, got 1"):
         tune_model([TuningExample("a", "b")], tmp_path / "model")
     with pytest.raises(EmbeddingError, match="batch_size ≥ 2"):
         tune_model([TuningExample("a", "b")] * 2, tmp_path / "model", batch_size=1)
+    with pytest.raises(EmbeddingError, match="0 < mix ≤ 1"):
+        tune_model([TuningExample("a", "b")] * 2, tmp_path / "model", mix=0)
     (tmp_path / "model").mkdir()
     with pytest.raises(EmbeddingError, match="is not a tuned toolnav model"):
         MiniLMEmbedder(model_dir=tmp_path / "model")

@@ -44,6 +44,10 @@ def evaluate(
         "the catalog again), 'request-model' (fine-tunes only the request side against the "
         "catalog's vectors) or 'none'. Fold models are kept under HOME/eval/models."
     ))] = "params",
+    mix: Annotated[float, typer.Option(min=0.01, max=1.0, help=(
+        "With --tuner model or request-model: average each fold model's weights with the "
+        "bundled model's, keeping this share of the fine-tuned ones (WiSE-FT; 1 = plain "
+        "fine-tuning)."))] = 1.0,
     sample: Annotated[int | None, typer.Option(min=1, help=(
         "With --leave-one-out: at most this many tuning and held-out requests per dataset."
     ))] = None,
@@ -64,7 +68,7 @@ def evaluate(
     if leave_one_out:
         if held_out:
             raise ConfigError("--leave-one-out always scores held-out requests; drop --held-out")
-        _evaluate_leave_one_out(datasets, tuner, sample, plot, as_json, _eval_embedder())
+        _evaluate_leave_one_out(datasets, tuner, mix, sample, plot, as_json, _eval_embedder())
         return
     ks = _parse_ks(k)
     if not held_out and tuned_model_dir(state.settings.home):
@@ -137,8 +141,9 @@ def _evaluate_abstention(datasets: list[Path], target: float, as_json: bool,
     console.print(f"use it: TOOLNAV_ABSTAIN_LIFT_BELOW={threshold:.3f}")
 
 
-def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int | None,
-                            plot: Path | None, as_json: bool, embedder: MiniLMEmbedder) -> None:
+def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, mix: float,
+                            sample: int | None, plot: Path | None, as_json: bool,
+                            embedder: MiniLMEmbedder) -> None:
     from toolnav.evaluation.leave_one_out import (
         FOLD_COLUMNS,
         ParamsTuner,
@@ -154,12 +159,16 @@ def _evaluate_leave_one_out(datasets: list[Path], tuner_name: str, sample: int |
               "model": ModelTuner, "request-model": ModelTuner}
     if tuner_name not in tuners:
         raise ConfigError(f"--tuner {tuner_name!r}: choose one of {', '.join(tuners)}")
+    if mix != 1 and tuners[tuner_name] is not ModelTuner:
+        raise ConfigError(f"--mix averages fine-tuned weights; --tuner {tuner_name} trains no "
+                          "model: use --tuner model or request-model, or drop --mix")
     with progress() as update:
         tuner = (ModelTuner(models_dir=home / "eval" / "models",
                             tools="tuned" if tuner_name == "model" else "frozen",
                             threads=embedder.threads,
                             request_encoder="fp32" if embedder.request_encoder == "fp32"
-                            else "int8", progress=update, name=tuner_name)
+                            else "int8", mix=mix, progress=update,
+                            name=tuner_name if mix == 1 else f"{tuner_name} (mix {mix:g})")
                  if tuners[tuner_name] is ModelTuner else tuners[tuner_name]())
         report = leave_one_out(datasets, home=home, tuner=tuner, embedder=embedder,
                                sample=sample, progress=update)

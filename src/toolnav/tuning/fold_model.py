@@ -90,8 +90,9 @@ class ModelTuner:
             against the catalog's vectors; `tune_request_encoder`).
         base: the model fine-tuned (default: the bundled MiniLM).
         per_set: at most this many examples from each training set (drawn with a fixed seed).
-        max_steps, batch_size, learning_rate, train_tokens: `tune_model` settings (as many
-            passes over the examples as *max_steps* needs).
+        max_steps, batch_size, learning_rate, train_tokens, mix: `tune_model` settings (as
+            many passes over the examples as *max_steps* needs; *mix* < 1 averages the
+            fine-tuned weights with the base's, WiSE-FT).
         threads, request_encoder: how the fold model's embedder runs (ONNX threads; ``int8``
             or ``fp32`` for requests; tools are always embedded in fp32).
         progress: called as ``progress(stage, done, total)`` while training and embedding.
@@ -109,6 +110,7 @@ class ModelTuner:
     batch_size: int = 32
     learning_rate: float = 5e-5
     train_tokens: int = 64
+    mix: float = 1.0
     threads: int = DEFAULT_THREADS
     request_encoder: str = "int8"
     progress: Progress = no_progress
@@ -172,7 +174,9 @@ class ModelTuner:
         """The fold's model directory (trained now unless already there) and training time."""
         settings = {"base": str(self.base or MODEL_NAME), "tools": self.tools,
                     "max_steps": self.max_steps, "batch_size": self.batch_size,
-                    "learning_rate": self.learning_rate, "train_tokens": self.train_tokens}
+                    "learning_rate": self.learning_rate, "train_tokens": self.train_tokens,
+                    # plain fine-tuning keeps the digests it had before *mix* existed
+                    **({"mix": self.mix} if self.mix != 1 else {})}
         digest = hashlib.sha256(json.dumps(
             [settings, [dataclasses.astuple(example) for example in examples]],
             default=sorted).encode()).hexdigest()[:16]
@@ -184,7 +188,7 @@ class ModelTuner:
         epochs = max(1, math.ceil(self.max_steps * self.batch_size / max(len(examples), 1)))
         options = {"base": self.base, "epochs": epochs, "learning_rate": self.learning_rate,
                    "batch_size": self.batch_size, "max_steps": self.max_steps,
-                   "train_tokens": self.train_tokens,
+                   "train_tokens": self.train_tokens, "mix": self.mix,
                    "progress": lambda step, total, _: self.progress(stage, step, total)}
         if self.tools == "frozen":
             report = tune_request_encoder(examples, context.indexed.vectors, target, **options)

@@ -90,7 +90,7 @@ class TuningReport:
 def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | None = None,
                epochs: int = 2, learning_rate: float = 3e-5, batch_size: int = 32,
                max_steps: int | None = None, train_tokens: int = TRAIN_TOKENS,
-               progress: Callable[[int, int, float], None] | None = None
+               mix: float = 1.0, progress: Callable[[int, int, float], None] | None = None
                ) -> TuningReport:
     """Train from *base* (default: the bundled model) and write the tuned model to *target*.
 
@@ -104,6 +104,8 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
         epochs, learning_rate, batch_size: optimiser settings (AdamW, linear warm-up and decay).
         max_steps: stop after this many optimiser steps (the schedule decays to them).
         train_tokens: requests and tool texts are cut at this many tokens while training.
+        mix: weight-space ensembling (WiSE-FT): every weight ends as
+            ``base + mix × (trained − base)``; 1.0 keeps the trained weights.
         progress: called as ``progress(step, total_steps, loss)`` after every step.
 
     Raises:
@@ -124,13 +126,15 @@ def tune_model(examples: Sequence[TuningExample], target: Path, *, base: Path | 
 
     return _train(examples, target, batch_loss, what="request-tool pairs", base=base,
                   epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                  max_steps=max_steps, train_tokens=train_tokens, progress=progress, details={})
+                  max_steps=max_steps, train_tokens=train_tokens, mix=mix, progress=progress,
+                  details={})
 
 
 def tune_request_encoder(examples: Sequence[RequestExample], tool_vectors: np.ndarray,
                          target: Path, *, base: Path | None = None, epochs: int = 1,
                          learning_rate: float = 3e-5, batch_size: int = 32,
                          max_steps: int | None = None, train_tokens: int = TRAIN_TOKENS,
+                         mix: float = 1.0,
                          progress: Callable[[int, int, float], None] | None = None
                          ) -> TuningReport:
     """Like `tune_model`, but only requests go through the model: each request's gold tools
@@ -140,8 +144,8 @@ def tune_request_encoder(examples: Sequence[RequestExample], tool_vectors: np.nd
     Args:
         examples: requests with positions of gold tools and hard negatives in *tool_vectors*.
         tool_vectors: (tools, dim) unit vectors of the catalog, by the base model.
-        target, base, epochs, learning_rate, batch_size, max_steps, train_tokens, progress:
-            as in `tune_model`.
+        target, base, epochs, learning_rate, batch_size, max_steps, train_tokens, mix,
+            progress: as in `tune_model`.
 
     Raises:
         EmbeddingError: too few examples, a position outside *tool_vectors*, bad settings, or
@@ -172,24 +176,24 @@ def tune_request_encoder(examples: Sequence[RequestExample], tool_vectors: np.nd
 
     return _train(examples, target, batch_loss, what="requests", base=base, epochs=epochs,
                   learning_rate=learning_rate, batch_size=batch_size, max_steps=max_steps,
-                  train_tokens=train_tokens, progress=progress,
+                  train_tokens=train_tokens, mix=mix, progress=progress,
                   details={"tools": "base model's vectors (requests only trained)"})
 
 
 def _train(examples: Sequence, target: Path, batch_loss: Callable, *, what: str,
            base: Path | None,
            epochs: int, learning_rate: float, batch_size: int, max_steps: int | None,
-           train_tokens: int, progress: Callable[[int, int, float], None] | None,
-           details: dict) -> TuningReport:
+           train_tokens: int, mix: float,
+           progress: Callable[[int, int, float], None] | None, details: dict) -> TuningReport:
     """The optimiser loop both tuners share: *batch_loss(encode, batch, shuffler)* is the
     loss of one batch of *examples* (*what* names them in errors), ``encode(texts)`` the
     model's unit vectors."""
     if len(examples) < 2:
         raise EmbeddingError(f"tuning needs at least 2 {what}, got {len(examples)}")
     if (epochs < 1 or batch_size < 2 or not learning_rate > 0 or train_tokens < 8
-            or (max_steps is not None and max_steps < 1)):
+            or (max_steps is not None and max_steps < 1) or not 0 < mix <= 1):
         raise EmbeddingError("epochs must be ≥ 1, batch_size ≥ 2, learning_rate > 0, "
-                             "train_tokens ≥ 8 and max_steps ≥ 1")
+                             "train_tokens ≥ 8, max_steps ≥ 1 and 0 < mix ≤ 1")
     import torch
     from tokenizers import Tokenizer
     from transformers import BertModel
@@ -224,6 +228,8 @@ def _train(examples: Sequence, target: Path, batch_loss: Callable, *, what: str,
     order = list(examples)
     steps = epochs * math.ceil(len(order) / batch_size)
     steps = min(steps, max_steps) if max_steps is not None else steps
+    initial = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()
+               if tensor.is_floating_point()} if mix < 1 else {}
     optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     warmup = max(1.0, WARMUP_SHARE * steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -246,14 +252,27 @@ def _train(examples: Sequence, target: Path, batch_loss: Callable, *, what: str,
             if progress:
                 progress(step, steps, losses[-1])
     model.eval()
+    _ensemble(model, initial, mix)
     details = {"base": str(base), "examples": len(examples), "epochs": epochs,
                "learning_rate": learning_rate, "batch_size": batch_size, "steps": step,
-               "train_tokens": train_tokens, "bfloat16": bfloat16, "temperature": TEMPERATURE,
+               "train_tokens": train_tokens, "mix": mix, "bfloat16": bfloat16,
+               "temperature": TEMPERATURE,
                "first_loss": losses[0], "last_loss": losses[-1],
                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **details}
     digest = _save(model, base, Path(target), details)
     return TuningReport(Path(target), len(examples), step, time.perf_counter() - started,
                         losses[0], losses[-1], digest)
+
+
+def _ensemble(model, initial: dict, mix: float) -> None:
+    """Move each weight in *initial* back towards it: ``initial + mix × (trained − initial)``
+    (weight-space ensembling of the base and the fine-tuned model; Wortsman et al., WiSE-FT)."""
+    import torch
+
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if name in initial:
+                tensor.copy_(torch.lerp(initial[name], tensor, mix))
 
 
 def _save(model, base: Path, target: Path, details: dict) -> str:
