@@ -86,11 +86,13 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     data = mini_dataset(tmp_path)
     home = tmp_path / "home"
     toolnav(home, "add", str(data))
-    tuned = toolnav(home, "tune", str(data), "--epochs", "1", "--batch-size", "6")
+    tuned = toolnav(home, "tune", str(data), "--epochs", "1", "--batch-size", "6",
+                    "--mix", "0.5")
     assert "tuned on 6 request-tool pairs, 1 steps" in tuned.stdout
     assert "catalog re-embedded with the tuned model: 6 tools" in tuned.stdout
     assert "0 embedded" in toolnav(home, "index").stdout          # already tuned vectors
-    assert (home / "model" / "toolnav-tuning.json").is_file()
+    provenance = json.loads((home / "model" / "toolnav-tuning.json").read_text())
+    assert provenance["mix"] == 0.5
     assert "request table trained" in tuned.stdout
     assert (home / "model" / "request-table.npy").is_file()
     found = json.loads(toolnav(home, "search", "what is the weather in Oslo", "--json").stdout)
@@ -116,6 +118,8 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
                       check_exit=1).stderr
     assert "the bundled model has no request table; `toolnav tune --label-free`" in untuned
     assert "name at least one dataset folder" in toolnav(home, "tune", check_exit=1).stderr
+    refused = toolnav(home, "tune", "--label-free", "--mix", "0.5", check_exit=1).stderr
+    assert "--label-free trains no model, only a request table" in refused
 
 
 def test_eval_abstention_calibrates_a_threshold_that_search_then_uses(tmp_path):

@@ -26,6 +26,10 @@ def tune(
     learning_rate: Annotated[float, typer.Option(
         min=1e-7, help="AdamW peak rate (the model).")] = 3e-5,
     batch_size: Annotated[int, typer.Option(min=2, help="Pairs per step (the model).")] = 32,
+    mix: Annotated[float, typer.Option(min=0.01, max=1.0, help=(
+        "Keep this share of the fine-tuned change to each weight and fall back to the bundled "
+        "model's for the rest (WiSE-FT; 1 = plain fine-tuning). Below 1 the model drifts less "
+        "on tools and requests unlike the training data (docs/benchmarks.md)."))] = 1.0,
     label_free: Annotated[bool, typer.Option("--label-free", help=(
         "Needs no labelled requests: train only a request table for the bundled model, "
         "distilled on the catalog's own texts (the home's catalog, or the named datasets' "
@@ -54,6 +58,9 @@ def tune(
         _reembed("bundled")
         return
     if label_free:
+        if mix != 1:
+            raise ConfigError("--mix averages fine-tuned model weights; --label-free trains "
+                              "no model, only a request table: drop one of them")
         _tune_label_free(datasets or [], target, epochs)
         return
     if not datasets:
@@ -62,7 +69,7 @@ def tune(
     with progress() as update:
         examples = tuning_examples(datasets, home=state.settings.home, progress=update)
         report = tune_model(examples, target, epochs=epochs or 2, learning_rate=learning_rate,
-                            batch_size=batch_size,
+                            batch_size=batch_size, mix=mix,
                             progress=lambda step, total, loss: update(
                                 f"tuning (loss {loss:.3f})", step, total))
     console.print(f"tuned on {report.examples} request-tool pairs, {report.steps} steps in "
