@@ -46,6 +46,12 @@ HomeOption = Annotated[Path | None, typer.Option(
     "--home", envvar="TOOLNAV_HOME", show_envvar=False,
     help="State directory (default ./.toolnav).")]
 
+MixOption = Annotated[float, typer.Option(min=0.01, max=1.0, help=(
+    "Weight-space ensembling (WiSE-FT) of a fine-tuned model: keep this share of each weight's "
+    "fine-tuned change and take the rest from the bundled model; 1 = plain fine-tuning. Below "
+    "1 the model drifts less on tools and requests unlike its training data "
+    "(docs/benchmarks.md)."))]
+
 
 def open_runtime() -> Toolnav:
     """The runtime of the home the command line names."""

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from toolnav.cli._common import console, error_console, progress, split_list, state
+from toolnav.cli._common import (
+    MixOption,
+    console,
+    error_console,
+    progress,
+    split_list,
+    state,
+)
 from toolnav.errors import BackendUnavailable, ConfigError
 
 if TYPE_CHECKING:  # the model code loads when eval runs, not with every command
@@ -44,10 +51,7 @@ def evaluate(
         "the catalog again), 'request-model' (fine-tunes only the request side against the "
         "catalog's vectors) or 'none'. Fold models are kept under HOME/eval/models."
     ))] = "params",
-    mix: Annotated[float, typer.Option(min=0.01, max=1.0, help=(
-        "With --tuner model or request-model: average each fold model's weights with the "
-        "bundled model's, keeping this share of the fine-tuned ones (WiSE-FT; 1 = plain "
-        "fine-tuning)."))] = 1.0,
+    mix: MixOption = 1.0,
     sample: Annotated[int | None, typer.Option(min=1, help=(
         "With --leave-one-out: at most this many tuning and held-out requests per dataset."
     ))] = None,

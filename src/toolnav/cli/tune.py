@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from toolnav.cli._common import console, open_runtime, progress, require_tools, state
+from toolnav.cli._common import (
+    MixOption,
+    console,
+    open_runtime,
+    progress,
+    require_tools,
+    state,
+)
 from toolnav.errors import ConfigError, EmbeddingError
 
 __all__ = ["tune"]
@@ -26,10 +33,7 @@ def tune(
     learning_rate: Annotated[float, typer.Option(
         min=1e-7, help="AdamW peak rate (the model).")] = 3e-5,
     batch_size: Annotated[int, typer.Option(min=2, help="Pairs per step (the model).")] = 32,
-    mix: Annotated[float, typer.Option(min=0.01, max=1.0, help=(
-        "Keep this share of the fine-tuned change to each weight and fall back to the bundled "
-        "model's for the rest (WiSE-FT; 1 = plain fine-tuning). Below 1 the model drifts less "
-        "on tools and requests unlike the training data (docs/benchmarks.md)."))] = 1.0,
+    mix: MixOption = 1.0,
     label_free: Annotated[bool, typer.Option("--label-free", help=(
         "Needs no labelled requests: train only a request table for the bundled model, "
         "distilled on the catalog's own texts (the home's catalog, or the named datasets' "
