@@ -120,6 +120,8 @@ def test_tune_then_eval_held_out_then_reset(tmp_path):
     assert "name at least one dataset folder" in toolnav(home, "tune", check_exit=1).stderr
     refused = toolnav(home, "tune", "--label-free", "--mix", "0.5", check_exit=1).stderr
     assert "--label-free trains no model, only a request table" in refused
+    out_of_range = toolnav(home, "tune", str(data), "--mix", "0", check_exit=2).stderr
+    assert "Invalid value for '--mix'" in out_of_range
 
 
 def test_eval_abstention_calibrates_a_threshold_that_search_then_uses(tmp_path):
